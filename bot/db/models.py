@@ -1,0 +1,250 @@
+"""The schema, as SQLAlchemy 2 typed models. Migrations in `migrations/` must match it exactly."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bot.db.types import JSONText, UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Statuses in which a ticket is still owed work; the sweep and /open look only at these.
+ACTIVE_STATUSES = ("open", "in_progress", "reopened", "waiting_for_info")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Counter(Base):
+    """Gapless counters (ticket numbers, audit sequence); the row lock serialises writers."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Person(Base):
+    """Someone the bot has seen, so `@username` can be resolved to a Telegram user id."""
+
+    __tablename__ = "people"
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    username: Mapped[str | None] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    # The ticket number people use; taken from the `ticket` counter, so 1, 2, 3 without gaps.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    procedure_id: Mapped[str] = mapped_column(String(100))
+    procedure_version: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    close_reason: Mapped[str | None] = mapped_column(String(20))
+    reporter_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    reporter_name: Mapped[str] = mapped_column(String(200))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    chat_type: Mapped[str] = mapped_column(String(20))
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The group chat where the ticket is announced and chased (its own group, or the default).
+    home_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    assignee_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    assignee_name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set while an opened ticket waits for info again: the SLA clock is stopped from then.
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    questions_asked: Mapped[int] = mapped_column(Integer, default=0)
+    invalid_answers: Mapped[int] = mapped_column(Integer, default=0)
+    # Overdue chasing: the next moment the sweep must look at this ticket (NULL: never).
+    chase_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    remind_count: Mapped[int] = mapped_column(Integer, default=0)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        # The sweep's only query: tickets whose chase time has come. Partial, so the index
+        # holds the few thousand tickets that can be chased, not the million closed ones.
+        Index(
+            "ix_tickets_chase_at",
+            "chase_at",
+            postgresql_where=text("chase_at IS NOT NULL"),
+            sqlite_where=text("chase_at IS NOT NULL"),
+        ),
+        Index("ix_tickets_status_due_at", "status", "due_at"),
+        Index("ix_tickets_home_chat_id_status", "home_chat_id", "status"),
+        Index("ix_tickets_opened_at", "opened_at"),
+    )
+
+
+class TicketField(Base):
+    __tablename__ = "ticket_fields"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    value: Mapped[Any] = mapped_column(JSONText)
+    phase: Mapped[str] = mapped_column(String(20), default="intake")
+    set_by_id: Mapped[int | None] = mapped_column(BigInteger)
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("ticket_id", "name"),)
+
+
+class PendingQuestion(Base):
+    """What the bot is waiting to hear from one person in one chat; survives restarts."""
+
+    __tablename__ = "pending_questions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(30))
+    field_name: Mapped[str | None] = mapped_column(String(100))
+    payload: Mapped[Any] = mapped_column(JSONText, default=dict)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_pending_questions_chat_user", "chat_id", "user_id", "asked_at"),)
+
+
+class StepDone(Base):
+    __tablename__ = "ticket_steps"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    step_id: Mapped[str] = mapped_column(String(100))
+    done_by_id: Mapped[int] = mapped_column(BigInteger)
+    done_by_name: Mapped[str] = mapped_column(String(200))
+    done_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("ticket_id", "step_id"),)
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    author_id: Mapped[int] = mapped_column(BigInteger)
+    author_name: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Watcher(Base):
+    __tablename__ = "watchers"
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+
+
+class BotMessage(Base):
+    """A message the bot sent about a ticket, so a reply to it reaches that ticket."""
+
+    __tablename__ = "bot_messages"
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEvent(Base):
+    """Append-only: a trigger refuses UPDATE and DELETE; each row chains the previous hash."""
+
+    __tablename__ = "audit_events"
+    # The audit sequence number (from the `audit` counter): gapless, so a deletion shows.
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    actor_name: Mapped[str] = mapped_column(String(200))
+    ticket_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(40))
+    details: Mapped[Any] = mapped_column(JSONText)
+    procedure_id: Mapped[str | None] = mapped_column(String(100))
+    procedure_version: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    __table_args__ = (
+        Index("ix_audit_events_ticket_id_id", "ticket_id", "id"),
+        Index("ix_audit_events_actor_id_id", "actor_id", "id"),
+    )
+
+
+class Reminder(Base):
+    """A digest, escalation or daily plan sent to a chat; `dedupe_key` makes it once only."""
+
+    __tablename__ = "reminders"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(20))
+    ticket_ids: Mapped[Any] = mapped_column(JSONText, default=list)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_reminders_chat_id_sent_at", "chat_id", "sent_at"),)
+
+
+class Article(Base):
+    """A knowledge-base article on disk, mirrored here so it can be searched."""
+
+    __tablename__ = "kb_articles"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(String(500), unique=True)
+    ticket_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    procedure_id: Mapped[str | None] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(300))
+    tags: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    sha256: Mapped[str] = mapped_column(String(64))
+    mtime: Mapped[float] = mapped_column(Float, default=0.0)
+    indexed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CatchupCursor(Base):
+    """Where a person's last /catchup ended: the last audit event id they were shown."""
+
+    __tablename__ = "catchup_cursors"
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Setting(Base):
+    """Small process-wide facts kept in the database (e.g. the knowledge index's last scan)."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSONText)

@@ -1,0 +1,164 @@
+"""The procedure model: what a team's SOP for one kind of ticket says, as plain frozen data.
+
+`bot.procedures` builds these from YAML (and reports errors with file:line:column); everything
+here is pure and knows nothing of files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+FIELD_TYPES = (
+    "text",
+    "integer",
+    "number",
+    "boolean",
+    "choice",
+    "date",
+    "datetime",
+    "duration",
+    "email",
+    "url",
+    "user",
+)
+ROLES = ("member", "lead")
+_UNSET = object()
+
+
+@dataclass(frozen=True)
+class Condition:
+    """`{field: production, equals: true}`, `{field: severity, in: [high, critical]}`,
+    or `{field: x, present: true}`."""
+
+    field: str
+    equals: Any = _UNSET
+    in_: tuple[Any, ...] | None = None
+    present: bool | None = None
+
+    def holds(self, values: Mapping[str, Any]) -> bool:
+        has = values.get(self.field) is not None
+        if self.present is not None:
+            return has == self.present
+        if not has:
+            return False
+        value = values[self.field]
+        if self.in_ is not None:
+            return value in self.in_
+        if self.equals is not _UNSET:
+            return value == self.equals
+        return True
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    question: str
+    type: str = "text"
+    required: bool = True
+    required_when: Condition | None = None
+    choices: tuple[str, ...] = ()
+    pattern: str | None = None
+    min: float | None = None
+    max: float | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    help: str | None = None
+    example: str | None = None
+
+    def is_required(self, values: Mapping[str, Any]) -> bool:
+        """Required outright, or because its `required_when` condition holds now."""
+        if self.required_when is not None:
+            return self.required_when.holds(values)
+        return self.required
+
+    def applies(self, values: Mapping[str, Any]) -> bool:
+        """A conditional field is only asked for while its condition holds."""
+        return self.required_when is None or self.required_when.holds(values)
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    title: str
+    role: str = "member"
+    requires: tuple[str, ...] = ()
+    instructions: str = ""
+    optional: bool = False
+    when: Condition | None = None
+
+    def applies(self, values: Mapping[str, Any]) -> bool:
+        return self.when is None or self.when.holds(values)
+
+
+@dataclass(frozen=True)
+class SlaRule:
+    """A different due time when a condition holds (e.g. one hour for high severity)."""
+
+    when: Condition
+    due: timedelta
+
+
+@dataclass(frozen=True)
+class Sla:
+    due: timedelta | None = None
+    remind_every: timedelta | None = None
+    escalate_after: int | None = None
+    rules: tuple[SlaRule, ...] = ()
+
+    def due_after(self, values: Mapping[str, Any]) -> timedelta | None:
+        """The time allowed from opening; the first rule whose condition holds wins."""
+        for rule in self.rules:
+            if rule.when.holds(values):
+                return rule.due
+        return self.due
+
+
+@dataclass(frozen=True)
+class Triggers:
+    command: str | None = None
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Resolution:
+    fields: tuple[FieldSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class KnowledgeSettings:
+    """How resolved tickets of this procedure become articles."""
+
+    template: str | None = None  # a template file name in procedures_dir/templates/
+    tags: tuple[str, ...] = ()
+    deflect: bool = True  # offer matching articles before opening a new ticket
+
+
+@dataclass(frozen=True)
+class Procedure:
+    id: str
+    title: str
+    version: str  # sha256 hex digest of the file's bytes
+    description: str = ""
+    triggers: Triggers = field(default_factory=Triggers)
+    fields: tuple[FieldSpec, ...] = ()
+    steps: tuple[Step, ...] = ()
+    sla: Sla = field(default_factory=Sla)
+    resolution: Resolution = field(default_factory=Resolution)
+    knowledge: KnowledgeSettings = field(default_factory=KnowledgeSettings)
+    path: str = ""
+
+    def field(self, name: str) -> FieldSpec | None:
+        for f in (*self.fields, *self.resolution.fields):
+            if f.name == name:
+                return f
+        return None
+
+    def step(self, step_id: str) -> Step | None:
+        return next((s for s in self.steps if s.id == step_id), None)
+
+    @property
+    def short_version(self) -> str:
+        return self.version[:8]

@@ -1,0 +1,81 @@
+"""The unit of work: one transaction per use case, retried when the database is briefly busy."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+
+from bot.db.engine import make_engine, make_sessionmaker, read_only
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+# PostgreSQL SQLSTATEs worth a retry: serialization failure, deadlock, lock not available.
+_RETRY_SQLSTATES = {"40001", "40P01", "55P03"}
+
+
+class DatabaseBusy(Exception):
+    """The database stayed locked through every retry; nothing was written."""
+
+
+class Database:
+    """Owns the engine; hands out sessions whose transaction commits or rolls back whole."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._sessions = make_sessionmaker(engine)
+        self._readers = make_sessionmaker(read_only(engine))
+
+    @classmethod
+    def from_url(cls, url: str) -> Database:
+        return cls(make_engine(url))
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A write transaction: everything in it is stored, or nothing is."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only transaction that never waits for writers on SQLite."""
+        with self._readers() as session, session.begin():
+            yield session
+
+    def run(self, work: Callable[[Session], T], *, attempts: int = 5) -> T:
+        """Run `work` in one transaction, retrying whole when the database is briefly busy."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.transaction() as session:
+                    return work(session)
+            except (OperationalError, DBAPIError) as e:
+                if not _retryable(e) or attempt == attempts:
+                    if _retryable(e):
+                        raise DatabaseBusy(
+                            "the database is busy; nothing was saved, please try again"
+                        ) from e
+                    raise
+                log.warning("database busy (attempt %d of %d), retrying", attempt, attempts)
+                time.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _retryable(e: DBAPIError) -> bool:
+    text = str(e.orig).lower() if e.orig is not None else str(e).lower()
+    if "database is locked" in text or "database is busy" in text:
+        return True
+    return getattr(e.orig, "sqlstate", None) in _RETRY_SQLSTATES

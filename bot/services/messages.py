@@ -1,0 +1,67 @@
+"""What the conversation engine takes in and gives back; no Telegram types here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.domain.actors import Actor
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    data: str  # callback data; at most 64 bytes (Telegram's limit)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    is_photo: bool = False
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message for the bot to send (or, with `edit_message_id`, to edit)."""
+
+    chat_id: int
+    text: str  # Telegram HTML; every piece of user text in it is already escaped
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    reply_to: int | None = None  # message id this answers (questions in groups)
+    thread_id: int | None = None  # forum topic
+    ticket_id: int | None = None  # lets a reply to this message reach the ticket
+    kind: str = "message"  # question, confirm, announcement, digest, ...
+    edit_message_id: int | None = None
+    attachment: Attachment | None = None
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One thing a person did: a message, a command or a button press."""
+
+    user: Actor
+    chat_id: int
+    chat_type: str  # private, group, supergroup
+    now: datetime
+    text: str = ""
+    message_id: int | None = None
+    thread_id: int | None = None
+    reply_to_message_id: int | None = None  # the message it replies to, if any
+    reply_to_bot: bool = False
+    mentions_bot: bool = False
+    callback_data: str | None = None  # set for button presses
+    callback_message_id: int | None = None  # the message whose button was pressed
+    bot_username: str | None = None
+
+    @property
+    def is_private(self) -> bool:
+        return self.chat_type == "private"
+
+
+@dataclass
+class Outcome:
+    """The engine's answer: messages to send and, for a button press, a short toast."""
+
+    replies: list[Reply] = field(default_factory=list)
+    toast: str | None = None
