@@ -23,8 +23,10 @@ def upgrade(args) -> int:
     engine = make_engine(cfg.database.url)
     try:
         migrate.upgrade(engine, args.revision)
-        print(f"database at {mask_url(cfg.database.url)} is at revision "
-              f"{migrate.current_revision(engine)}")
+        print(
+            f"database at {mask_url(cfg.database.url)} is at revision "
+            f"{migrate.current_revision(engine)}"
+        )
     finally:
         engine.dispose()
     return 0

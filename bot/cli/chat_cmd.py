@@ -1,0 +1,23 @@
+"""`sopbot chat`: the conversation engine in a terminal, for trying sopbot and for scripts."""
+
+from __future__ import annotations
+
+from bot.cli.common import load, subcommand
+
+
+def register(sub, common) -> None:
+    chat = subcommand(sub, common, "chat", "chat with the bot in this terminal (stdin/stdout)")
+    chat.add_argument("--user", metavar="NAME", help="who is talking: a name or a Telegram id")
+    chat.add_argument(
+        "--chat",
+        metavar="ID",
+        type=int,
+        help="chat id (a team group's id to play a group chat; default: a private chat)",
+    )
+    chat.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from bot.chat import run_chat
+
+    return run_chat(load(args), user=args.user, chat_id=args.chat)

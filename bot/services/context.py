@@ -1,0 +1,151 @@
+"""The context a command or button handler runs in: one transaction, one person, one clock.
+
+The conversation engine opens the transaction, builds a `Ctx`, and calls the handler that a
+feature registered with `Registry.command` / `Registry.callback`. Everything the handler writes,
+audit events included, commits or rolls back together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.config import Config
+from bot.db.models import AuditEvent
+from bot.domain.actors import Actor
+from bot.domain.procedure import Procedure
+from bot.render import render
+from bot.services import audit
+from bot.services.messages import Button, Incoming, Outcome, Reply
+
+
+@dataclass
+class Ctx:
+    session: Session
+    incoming: Incoming
+    config: Config
+    procedures: Any  # bot.procedures.ProcedureStore
+    knowledge_dir: Path
+    outbox: list[Reply] = field(default_factory=list)
+
+    @property
+    def now(self) -> datetime:
+        return self.incoming.now
+
+    @property
+    def actor(self) -> Actor:
+        return self.incoming.user
+
+    @property
+    def is_lead(self) -> bool:
+        return self.config.is_lead(self.actor.user_id or 0)
+
+    def audit(
+        self,
+        action: str,
+        *,
+        ticket_id: int | None = None,
+        details: dict[str, Any] | None = None,
+        procedure: Procedure | None = None,
+        procedure_id: str | None = None,
+        procedure_version: str | None = None,
+    ) -> AuditEvent:
+        """Append an audit event in this transaction, as the person who is acting."""
+        return audit.record(
+            self.session,
+            now=self.now,
+            actor=self.actor,
+            action=action,
+            ticket_id=ticket_id,
+            details=details,
+            procedure=procedure,
+            procedure_id=procedure_id,
+            procedure_version=procedure_version,
+        )
+
+    def say(
+        self,
+        template: str,
+        *,
+        buttons: tuple[tuple[Button, ...], ...] = (),
+        ticket_id: int | None = None,
+        kind: str = "message",
+        reply_to: int | None = None,
+        **context: Any,
+    ) -> Reply:
+        """Render `template` as an answer in the chat the person wrote in; queue and return it.
+
+        In a group the answer replies to the person's message so the thread stays readable.
+        """
+        if reply_to is None and not self.incoming.is_private:
+            reply_to = self.incoming.message_id
+        reply = Reply(
+            chat_id=self.incoming.chat_id,
+            text=render(template, **context),
+            buttons=buttons,
+            reply_to=reply_to,
+            thread_id=self.incoming.thread_id,
+            ticket_id=ticket_id,
+            kind=kind,
+        )
+        self.outbox.append(reply)
+        return reply
+
+    def send(self, reply: Reply) -> Reply:
+        """Queue a message to another chat (announcements, leads' notices)."""
+        self.outbox.append(reply)
+        return reply
+
+    def notify_leads(self, template: str, **context: Any) -> None:
+        """Tell the leads: in the default team chat, else each lead privately."""
+        text = render(template, **context)
+        targets = [self.config.chats[0].id] if self.config.chats else sorted(self.config.leads)
+        for chat_id in targets:
+            self.outbox.append(Reply(chat_id=chat_id, text=text, kind="leads"))
+
+
+# A command handler gets the context and the text after the command; a callback handler gets
+# the context and the parts of the callback data after the prefix. Both answer through
+# `ctx.say` / `ctx.send`, and may return an Outcome to set a toast for a button press.
+CommandHandler = Callable[[Ctx, str], Outcome | None]
+CallbackHandler = Callable[[Ctx, list[str]], Outcome | None]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    handler: CommandHandler
+    lead_only: bool = False
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class Callback:
+    prefix: str
+    handler: CallbackHandler
+    lead_only: bool = False
+
+
+class Registry:
+    """Where each feature plugs in its chat commands and button handlers."""
+
+    def __init__(self) -> None:
+        self.commands: dict[str, Command] = {}
+        self.callbacks: dict[str, Callback] = {}
+
+    def command(
+        self, name: str, handler: CommandHandler, *, lead_only: bool = False, summary: str = ""
+    ) -> None:
+        if name in self.commands:
+            raise ValueError(f"command /{name} is registered twice")
+        self.commands[name] = Command(name, handler, lead_only, summary)
+
+    def callback(self, prefix: str, handler: CallbackHandler, *, lead_only: bool = False) -> None:
+        if prefix in self.callbacks or ":" in prefix:
+            raise ValueError(f"callback prefix {prefix!r} is taken or contains ':'")
+        self.callbacks[prefix] = Callback(prefix, handler, lead_only)

@@ -1,0 +1,519 @@
+"""The conversation engine: what a person said in, what the bot answers out.
+
+It knows nothing of Telegram. Each incoming message or button press is handled in ONE
+transaction: the change, its audit events and the pending question commit together or not at
+all. Features plug their commands and buttons into the `Registry`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from bot.config import Config
+from bot.db.models import BotMessage, PendingQuestion, Ticket
+from bot.domain import lifecycle
+from bot.services import intake, records
+from bot.services.context import Ctx, Registry
+from bot.services.database import Database, DatabaseBusy
+from bot.services.messages import Button, Incoming, Outcome, Reply
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 4096
+_COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{1,64}))?(?:\s+(.*))?$", re.S)
+
+
+class Conversation:
+    """Routes people's messages and button presses to the gate and to feature handlers."""
+
+    def __init__(self, db: Database, config: Config, procedures, registry: Registry | None = None):
+        self.db = db
+        self.config = config
+        self.procedures = procedures
+        self.registry = registry or Registry()
+        self._people: dict[int, tuple[str | None, str]] = {}
+        self._install_core()
+
+    @property
+    def knowledge_dir(self) -> Path:
+        return self.config.knowledge_dir
+
+    # --- entry points -----------------------------------------------------------------------
+
+    def handle(self, incoming: Incoming) -> Outcome:
+        """Handle one message or button press; returns the replies to send."""
+        try:
+            return self.db.run(lambda session: self._handle(session, incoming))
+        except DatabaseBusy:
+            log.warning("database busy; told user %s to try again", incoming.user.user_id)
+            return Outcome(
+                replies=[
+                    Reply(
+                        chat_id=incoming.chat_id,
+                        text=_busy_text(),
+                        reply_to=None if incoming.is_private else incoming.message_id,
+                    )
+                ],
+                toast="Busy, please try again." if incoming.callback_data else None,
+            )
+
+    def message_sent(self, reply: Reply, chat_id: int, message_id: int) -> None:
+        """The adapter sent `reply` as `message_id`: remember it so replies to it find the
+        ticket, and tie the pending question to it."""
+        if reply.ticket_id is None:
+            return
+
+        def work(session: Session) -> None:
+            if session.get(BotMessage, (chat_id, message_id)) is None:
+                session.add(
+                    BotMessage(
+                        chat_id=chat_id,
+                        message_id=message_id,
+                        ticket_id=reply.ticket_id,
+                        kind=reply.kind,
+                        created_at=_now_of(session, reply),
+                    )
+                )
+            if reply.kind == "question":
+                pending = records.pending_for_ticket(session, reply.ticket_id)
+                if pending is not None and pending.chat_id == chat_id:
+                    pending.message_id = message_id
+
+        self.db.run(work)
+
+    def commands(self) -> list[tuple[str, str]]:
+        """Command names and summaries, for the chat's command menu."""
+        return [(c.name, c.summary) for c in self.registry.commands.values() if c.summary]
+
+    # --- routing ----------------------------------------------------------------------------
+
+    def _handle(self, session: Session, incoming: Incoming) -> Outcome:
+        ctx = Ctx(
+            session=session,
+            incoming=incoming,
+            config=self.config,
+            procedures=self.procedures,
+            knowledge_dir=self.knowledge_dir,
+        )
+        user_id = incoming.user.user_id or 0
+        if not self.config.is_member(user_id):
+            if incoming.is_private or incoming.callback_data or _addressed(incoming):
+                ctx.audit(
+                    "access.refused",
+                    details={
+                        "reason": "not a member",
+                        "chat_id": incoming.chat_id,
+                        "text": incoming.text[:200],
+                    },
+                )
+                ctx.say("chat/not_member.html")
+            return Outcome(
+                replies=ctx.outbox,
+                toast="You are not on this team's list." if incoming.callback_data else None,
+            )
+        self._remember(ctx)
+        if incoming.callback_data is not None:
+            outcome = self._callback(ctx, incoming.callback_data)
+        else:
+            outcome = self._message(ctx)
+        outcome = outcome or Outcome()
+        return Outcome(replies=[*ctx.outbox, *outcome.replies], toast=outcome.toast)
+
+    def _remember(self, ctx: Ctx) -> None:
+        user = ctx.actor
+        known = (user.username, user.name)
+        if self._people.get(user.user_id) != known:
+            records.remember_person(ctx.session, user.user_id, user.username, user.name, ctx.now)
+            self._people[user.user_id] = known
+
+    def _message(self, ctx: Ctx) -> Outcome | None:
+        inc = ctx.incoming
+        text = inc.text.strip()
+        if len(text) > MAX_TEXT:
+            ctx.say("chat/too_long.html", limit=MAX_TEXT, length=len(text))
+            return None
+        m = _COMMAND.match(text)
+        if m:
+            name, target, args = m.group(1).lower(), m.group(2), (m.group(3) or "").strip()
+            if target and inc.bot_username and target.lower() != inc.bot_username.lower():
+                return None  # a command for another bot in the same group
+            return self._command(ctx, name, args)
+        if not inc.is_private and not (inc.reply_to_bot or inc.mentions_bot):
+            return None  # group chatter that isn't addressed to the bot
+        text = _strip_mention(text, inc.bot_username)
+        pending, ticket = self._pending_for(ctx)
+        if pending is not None:
+            return self._answer(ctx, pending, ticket, text)
+        if not text:
+            ctx.say("chat/empty.html")
+            return None
+        self._start(ctx, text, None)
+        return None
+
+    def _command(self, ctx: Ctx, name: str, args: str) -> Outcome | None:
+        command = self.registry.commands.get(name)
+        if command is None:
+            if ctx.incoming.is_private or ctx.incoming.mentions_bot:
+                ctx.say("chat/unknown_command.html", name=name)
+            return None
+        if command.lead_only and not ctx.is_lead:
+            ctx.audit("access.refused", details={"reason": "leads only", "command": name})
+            ctx.say("chat/leads_only.html", name=name)
+            return None
+        return command.handler(ctx, args)
+
+    def _callback(self, ctx: Ctx, data: str) -> Outcome | None:
+        prefix, _, rest = data.partition(":")
+        callback = self.registry.callbacks.get(prefix)
+        if callback is None or len(data) > 64:
+            ctx.audit("callback.refused", details={"data": data[:64], "reason": "unknown button"})
+            return Outcome(toast="This button is not valid any more.")
+        if callback.lead_only and not ctx.is_lead:
+            ctx.audit("access.refused", details={"reason": "leads only", "button": prefix})
+            return Outcome(toast="Only leads may use this.")
+        return callback.handler(ctx, rest.split(":") if rest else [])
+
+    # --- the pending question ---------------------------------------------------------------
+
+    def _pending_for(self, ctx: Ctx) -> tuple[PendingQuestion | None, Ticket | None]:
+        """The question this message answers: the one replied to, else the newest here."""
+        inc = ctx.incoming
+        uid = inc.user.user_id
+        pending = None
+        if inc.reply_to_message_id is not None:
+            ticket_id = records.ticket_for_message(
+                ctx.session, inc.chat_id, inc.reply_to_message_id
+            )
+            if ticket_id is not None:
+                candidate = records.pending_for_ticket(ctx.session, ticket_id)
+                if candidate is not None and candidate.user_id == uid:
+                    pending = candidate
+        if pending is None:
+            pending = records.latest_pending(ctx.session, inc.chat_id, uid)
+        if pending is None:
+            return None, None
+        if pending.ticket_id is None:
+            return records.pending_by_id(ctx.session, pending.id), None
+        # Lock the ticket first, then re-read its question: a second message sent at the same
+        # moment waits here and then answers whatever is asked next, losing nothing.
+        ticket = records.lock_ticket(ctx.session, pending.ticket_id)
+        fresh = records.pending_for_ticket(ctx.session, pending.ticket_id)
+        if ticket is None or fresh is None or fresh.user_id != uid:
+            return records.latest_pending(ctx.session, inc.chat_id, uid), None
+        return fresh, ticket
+
+    def _answer(self, ctx: Ctx, pending: PendingQuestion, ticket: Ticket | None, text: str):
+        if ticket is None:
+            if pending.ticket_id is not None:
+                ctx.say("chat/empty.html")
+                return None
+            return self._choose_typed(ctx, pending, text)
+        if not text:
+            ctx.say("chat/empty_answer.html")
+            return None
+        intake.answer(ctx, ticket, pending, text)
+        return None
+
+    # --- starting tickets -------------------------------------------------------------------
+
+    def _start(self, ctx: Ctx, text: str, command: str | None) -> None:
+        """Open a draft: by `/new <command>`, by a single keyword match, or by asking."""
+        if command:
+            procedure = self.procedures.by_command(command)
+            if procedure is not None:
+                intake.create_ticket(ctx, procedure, text, ctx.incoming.message_id)
+                return
+            text = f"{command} {text}".strip()
+        matches = self.procedures.match(text) if text else []
+        if len(matches) == 1:
+            procedure = intake.load_procedure(ctx, matches[0].id)
+            if procedure is not None:
+                intake.create_ticket(ctx, procedure, text, ctx.incoming.message_id)
+            return
+        self._offer_procedures(ctx, text, [p.id for p in matches])
+
+    def _offer_procedures(self, ctx: Ctx, text: str, candidates: list[str]) -> None:
+        options = candidates or [s.id for s in self.procedures.summaries() if s.valid]
+        if not options:
+            ctx.say("chat/no_procedures.html")
+            ctx.notify_leads("chat/no_procedures_leads.html")
+            return
+        titles = {s.id: s.title for s in self.procedures.summaries()}
+        pending = PendingQuestion(
+            ticket_id=None,
+            chat_id=ctx.incoming.chat_id,
+            user_id=ctx.actor.user_id,
+            kind="choose",
+            payload={"text": text, "message_id": ctx.incoming.message_id, "options": options[:20]},
+            thread_id=ctx.incoming.thread_id,
+            asked_at=ctx.now,
+        )
+        ctx.session.add(pending)
+        ctx.session.flush()
+        ctx.audit("question.asked", details={"field": "procedure", "options": options[:20]})
+        buttons = tuple(
+            (Button(titles.get(pid, pid)[:40], f"p:{pending.id}:{i}"),)
+            for i, pid in enumerate(options[:20])
+        )
+        ctx.say(
+            "chat/choose_procedure.html",
+            buttons=buttons,
+            several=bool(candidates),
+            options=[(i + 1, titles.get(pid, pid)) for i, pid in enumerate(options[:20])],
+        )
+
+    def _choose_typed(self, ctx: Ctx, pending: PendingQuestion, text: str) -> None:
+        options = pending.payload.get("options", [])
+        word = text.strip().lower()
+        titles = {s.id: s.title.lower() for s in self.procedures.summaries()}
+        chosen = None
+        if word.isdigit() and 1 <= int(word) <= len(options):
+            chosen = options[int(word) - 1]
+        else:
+            chosen = next((o for o in options if word in (o, titles.get(o))), None)
+        if chosen is None:
+            ctx.session.delete(pending)
+            self._offer_procedures(ctx, text, [])
+            return
+        self._create_from_choice(ctx, pending, chosen)
+
+    def _create_from_choice(self, ctx: Ctx, pending: PendingQuestion, procedure_id: str) -> None:
+        procedure = intake.load_procedure(ctx, procedure_id)
+        if procedure is None:
+            return
+        text = pending.payload.get("text", "")
+        message_id = pending.payload.get("message_id")
+        ctx.session.delete(pending)
+        ctx.session.flush()
+        intake.create_ticket(ctx, procedure, text, message_id)
+
+    # --- core commands and buttons ----------------------------------------------------------
+
+    def _install_core(self) -> None:
+        from bot.services import tickets
+
+        r = self.registry
+        r.command("start", self._help)
+        r.command("help", self._help, summary="what I can do")
+        r.command("new", self._new, summary="/new [procedure] text: a new ticket")
+        r.command("skip", self._skip, summary="skip an optional question")
+        r.command("cancel", self._cancel, summary="cancel the draft you are writing")
+        r.command("procedures", self._procedures, summary="the kinds of tickets")
+        tickets.install(r)
+        r.callback("p", self._choose_button)
+        r.callback("c", self._choice_button)
+        r.callback("x", self._skip_button)
+        r.callback("y", self._confirm_button)
+        r.callback("e", self._change_button)
+        r.callback("f", self._field_button)
+        r.callback("k", self._deflection_button)
+
+    def _help(self, ctx: Ctx, args: str) -> None:
+        ctx.say("chat/help.html", commands=self.commands(), is_lead=ctx.is_lead)
+
+    def _procedures(self, ctx: Ctx, args: str) -> None:
+        ctx.say("chat/procedures.html", summaries=self.procedures.summaries())
+
+    def _new(self, ctx: Ctx, args: str) -> None:
+        head, _, rest = args.partition(" ")
+        if head and self.procedures.by_command(head.lower()) is not None:
+            self._start(ctx, rest.strip(), head.lower())
+        else:
+            self._start(ctx, args, None)
+
+    def _skip(self, ctx: Ctx, args: str) -> None:
+        pending, ticket = self._pending_for(ctx)
+        if ticket is None or pending is None:
+            ctx.say("chat/nothing_to_skip.html")
+            return
+        intake.skip(ctx, ticket, pending)
+
+    def _cancel(self, ctx: Ctx, args: str) -> None:
+        if args.strip():
+            from bot.services.tickets import find
+
+            ticket, _ = find(ctx, args, "/cancel N")
+            if ticket is None:
+                return
+            if ticket.reporter_id != ctx.actor.user_id and not ctx.is_lead:
+                ctx.say(
+                    "chat/refused.html",
+                    ticket=ticket,
+                    reason="only its reporter or a lead may cancel it",
+                )
+                return
+            intake.cancel(ctx, ticket, records.pending_for_ticket(ctx.session, ticket.id))
+            return
+        pending, ticket = self._pending_for(ctx)
+        if pending is not None and ticket is None:
+            ctx.session.delete(pending)
+            ctx.audit("draft.cancelled", details={"stage": "choosing a procedure"})
+            ctx.say("chat/cancelled.html", ticket=None)
+            return
+        if ticket is None:
+            ctx.say("chat/nothing_to_cancel.html")
+            return
+        intake.cancel(ctx, ticket, pending)
+
+    def _pending_button(self, ctx: Ctx, parts: list[str], kinds: tuple[str, ...]):
+        """The ticket and pending question a question's button belongs to, if still current."""
+        if len(parts) < 2 or not parts[0].isdigit() or not parts[1].isdigit():
+            return None, None, Outcome(toast="This button is not valid.")
+        ticket = records.lock_ticket(ctx.session, int(parts[0]))
+        pending = records.pending_for_ticket(ctx.session, int(parts[0])) if ticket else None
+        if (
+            ticket is None
+            or pending is None
+            or pending.kind not in kinds
+            or str(pending.payload.get("n")) != parts[1]
+        ):
+            return None, None, Outcome(toast="That question was already answered.")
+        if pending.user_id != ctx.actor.user_id:
+            return None, None, Outcome(toast="This question is for someone else.")
+        return ticket, pending, None
+
+    def _choose_button(self, ctx: Ctx, parts: list[str]) -> Outcome | None:
+        if len(parts) != 2 or not parts[0].isdigit() or not parts[1].isdigit():
+            return Outcome(toast="This button is not valid.")
+        pending = records.pending_by_id(ctx.session, int(parts[0]))
+        if pending is None or pending.kind != "choose":
+            return Outcome(toast="That question was already answered.")
+        if pending.user_id != ctx.actor.user_id:
+            return Outcome(toast="This question is for someone else.")
+        options = pending.payload.get("options", [])
+        index = int(parts[1])
+        if index >= len(options):
+            return Outcome(toast="This button is not valid.")
+        self._edit_pressed(ctx, f"✔ {options[index]}")
+        self._create_from_choice(ctx, pending, options[index])
+        return None
+
+    def _choice_button(self, ctx: Ctx, parts: list[str]) -> Outcome | None:
+        ticket, pending, refusal = self._pending_button(ctx, parts, ("field",))
+        if refusal:
+            return refusal
+        if len(parts) != 3 or not parts[2].isdigit():
+            return Outcome(toast="This button is not valid.")
+        chosen = intake.choose(ctx, ticket, pending, int(parts[2]))
+        if chosen is not None:
+            self._edit_pressed(ctx, f"✔ {chosen}")
+        return None
+
+    def _skip_button(self, ctx: Ctx, parts: list[str]) -> Outcome | None:
+        ticket, pending, refusal = self._pending_button(ctx, parts, ("field",))
+        if refusal:
+            return refusal
+        self._edit_pressed(ctx, "✔ skipped")
+        intake.skip(ctx, ticket, pending)
+        return None
+
+    def _confirm_button(self, ctx: Ctx, parts: list[str]) -> Outcome | None:
+        ticket, _pending, refusal = self._pending_button(ctx, parts, ("confirm",))
+        if refusal:
+            return refusal
+        procedure = intake.load_procedure(ctx, ticket.procedure_id, ticket)
+        if procedure is not None:
+            self._edit_pressed(ctx, "✔ confirmed")
+            intake.confirm(ctx, ticket, procedure)
+        return None
+
+    def _change_button(self, ctx: Ctx, parts: list[str]) -> Outcome | None:
+        ticket, _pending, refusal = self._pending_button(ctx, parts, ("confirm",))
+        if refusal:
+            return refusal
+        procedure = intake.load_procedure(ctx, ticket.procedure_id, ticket)
+        if procedure is not None:
+            intake.offer_changes(ctx, ticket, procedure)
+        return None
+
+    def _field_button(self, ctx: Ctx, parts: list[str]) -> Outcome | None:
+        ticket, _pending, refusal = self._pending_button(ctx, parts, ("pick_change",))
+        if refusal:
+            return refusal
+        procedure = intake.load_procedure(ctx, ticket.procedure_id, ticket)
+        if procedure is None:
+            return None
+        values = records.values_of(ctx.session, ticket.id)
+        from bot.domain.gate import visible_values
+
+        fields = [s for s, _ in visible_values(procedure.fields, values)]
+        if len(parts) != 3 or not parts[2].isdigit() or int(parts[2]) >= len(fields):
+            intake.offer_changes(ctx, ticket, procedure)
+            return Outcome(toast="The fields changed; pick again.")
+        intake.change_field(ctx, ticket, procedure, fields[int(parts[2])])
+        return None
+
+    def _deflection_button(self, ctx: Ctx, parts: list[str]) -> Outcome | None:
+        if len(parts) < 2 or not parts[0].isdigit():
+            return Outcome(toast="This button is not valid.")
+        ticket = records.lock_ticket(ctx.session, int(parts[0]))
+        pending = records.pending_for_ticket(ctx.session, int(parts[0])) if ticket else None
+        if ticket is None or pending is None or pending.kind != "deflect":
+            return Outcome(toast="That question was already answered.")
+        if pending.user_id != ctx.actor.user_id:
+            return Outcome(toast="This question is for someone else.")
+        action = parts[1]
+        if action == "s":
+            self._edit_pressed(ctx, "✔ solved by the knowledge base")
+            intake.self_served(ctx, ticket)
+            return Outcome(toast="Glad it helped!")
+        if action == "c":
+            self._edit_pressed(ctx, "✔ continuing with a new ticket")
+            procedure = intake.load_procedure(ctx, ticket.procedure_id, ticket)
+            if procedure is not None:
+                intake.advance(ctx, ticket, procedure, intake.INTAKE)
+            return None
+        if action == "v" and len(parts) == 3 and parts[2].isdigit():
+            from bot.services import knowledge
+
+            view = getattr(knowledge, "show_article", None)
+            if view is not None:
+                view(ctx, int(parts[2]))
+                return None
+        return Outcome(toast="This button is not valid.")
+
+    def _edit_pressed(self, ctx: Ctx, note: str) -> None:
+        """Show the choice on the message whose button was pressed (its buttons go away)."""
+        inc = ctx.incoming
+        if inc.callback_message_id is None:
+            return
+        from bot.render import render
+
+        ctx.outbox.append(
+            Reply(
+                chat_id=inc.chat_id,
+                text=render("chat/pressed.html", note=note),
+                edit_message_id=inc.callback_message_id,
+                kind="edit",
+            )
+        )
+
+
+def _addressed(incoming: Incoming) -> bool:
+    return incoming.reply_to_bot or incoming.mentions_bot or incoming.text.startswith("/")
+
+
+def _strip_mention(text: str, username: str | None) -> str:
+    if username:
+        text = re.sub(rf"@{re.escape(username)}\b", "", text, flags=re.IGNORECASE)
+    return text.strip()
+
+
+def _busy_text() -> str:
+    from bot.render import render
+
+    return render("chat/busy.html")
+
+
+def _now_of(session: Session, reply: Reply):
+    from datetime import UTC, datetime
+
+    # Bookkeeping time for a sent message (not domain logic): when it was recorded.
+    return datetime.now(UTC)
+
+
+__all__ = ["Conversation", "lifecycle"]

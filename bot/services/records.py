@@ -1,0 +1,109 @@
+"""Reading and writing ticket rows inside a service's transaction (no commits here)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from bot.db.models import BotMessage, PendingQuestion, Person, StepDone, Ticket, TicketField
+
+
+def lock_ticket(session: Session, ticket_id: int) -> Ticket | None:
+    """The ticket, locked until commit so concurrent answers queue instead of racing."""
+    return session.execute(
+        select(Ticket)
+        .where(Ticket.id == ticket_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
+def field_rows(session: Session, ticket_id: int) -> dict[str, TicketField]:
+    rows = session.execute(select(TicketField).where(TicketField.ticket_id == ticket_id)).scalars()
+    return {row.name: row for row in rows}
+
+
+def values_of(session: Session, ticket_id: int) -> dict[str, Any]:
+    """Field name -> value; a skipped field is present with None."""
+    return {name: row.value for name, row in field_rows(session, ticket_id).items()}
+
+
+def set_value(
+    session: Session,
+    ticket_id: int,
+    name: str,
+    value: Any,
+    *,
+    phase: str,
+    by: int | None,
+    now: datetime,
+) -> Any:
+    """Store a field value (None = skipped); returns the previous value."""
+    row = session.execute(
+        select(TicketField).where(TicketField.ticket_id == ticket_id, TicketField.name == name)
+    ).scalar_one_or_none()
+    if row is None:
+        session.add(
+            TicketField(
+                ticket_id=ticket_id, name=name, value=value, phase=phase, set_by_id=by, set_at=now
+            )
+        )
+        return None
+    old = row.value
+    row.value, row.set_by_id, row.set_at = value, by, now
+    return old
+
+
+def steps_done(session: Session, ticket_id: int) -> dict[str, StepDone]:
+    rows = session.execute(select(StepDone).where(StepDone.ticket_id == ticket_id)).scalars()
+    return {row.step_id: row for row in rows}
+
+
+def pending_for_ticket(session: Session, ticket_id: int) -> PendingQuestion | None:
+    return session.execute(
+        select(PendingQuestion).where(PendingQuestion.ticket_id == ticket_id).with_for_update()
+    ).scalar_one_or_none()
+
+
+def latest_pending(session: Session, chat_id: int, user_id: int) -> PendingQuestion | None:
+    """The most recent question waiting on this person in this chat."""
+    return session.execute(
+        select(PendingQuestion)
+        .where(PendingQuestion.chat_id == chat_id, PendingQuestion.user_id == user_id)
+        .order_by(PendingQuestion.asked_at.desc(), PendingQuestion.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def pending_by_id(session: Session, pending_id: int) -> PendingQuestion | None:
+    return session.get(PendingQuestion, pending_id, with_for_update=True)
+
+
+def clear_pending(session: Session, ticket_id: int) -> None:
+    session.execute(delete(PendingQuestion).where(PendingQuestion.ticket_id == ticket_id))
+
+
+def ticket_for_message(session: Session, chat_id: int, message_id: int) -> int | None:
+    """The ticket a bot message was about, so a reply to it reaches that ticket."""
+    row = session.get(BotMessage, (chat_id, message_id))
+    return row.ticket_id if row else None
+
+
+def remember_person(
+    session: Session, user_id: int, username: str | None, name: str, now: datetime
+) -> None:
+    person = session.get(Person, user_id)
+    handle = username.lower() if username else None
+    if person is None:
+        session.add(Person(user_id=user_id, username=handle, name=name, last_seen_at=now))
+    else:
+        person.username, person.name, person.last_seen_at = handle, name, now
+
+
+def person_by_username(session: Session, username: str) -> Person | None:
+    return session.execute(
+        select(Person).where(Person.username == username.lstrip("@").lower()).limit(1)
+    ).scalar_one_or_none()
