@@ -33,7 +33,7 @@ def environment() -> Environment:
     return env
 
 
-def render(name: str, **context) -> str:
+def render(name: str, /, **context) -> str:
     """Render `bot/templates/<name>` with `context`; whitespace at the ends is trimmed."""
     return environment().get_template(name).render(**context).strip()
 

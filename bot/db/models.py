@@ -114,7 +114,7 @@ class TicketField(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
-    value: Mapped[Any] = mapped_column(JSONText)
+    value: Mapped[Any] = mapped_column(JSONText, nullable=True)  # NULL: skipped
     phase: Mapped[str] = mapped_column(String(20), default="intake")
     set_by_id: Mapped[int | None] = mapped_column(BigInteger)
     set_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -120,7 +120,8 @@ class Conversation:
             outcome = self._callback(ctx, incoming.callback_data)
         else:
             outcome = self._message(ctx)
-        outcome = outcome or Outcome()
+        if not isinstance(outcome, Outcome):  # handlers answer through ctx; a toast is optional
+            outcome = Outcome()
         return Outcome(replies=[*ctx.outbox, *outcome.replies], toast=outcome.toast)
 
     def _remember(self, ctx: Ctx) -> None:

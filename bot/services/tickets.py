@@ -508,9 +508,11 @@ def _steps_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
 
 
 def _step_done_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
-    ticket = _ticket_from(ctx, parts)
-    if ticket is None or len(parts) != 3 or not parts[1].isdigit():
+    if len(parts) != 3 or not parts[1].isdigit():
         return Outcome(toast="This button is not valid.")
+    ticket = _ticket_from(ctx, parts)
+    if ticket is None:
+        return Outcome(toast="That ticket no longer exists.")
     procedure = intake.load_procedure(ctx, ticket.procedure_id, ticket)
     if procedure is None:
         return None

@@ -213,7 +213,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("ticket_id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
-        sa.Column("value", bot.db.types.JSONText(), nullable=False),
+        sa.Column("value", bot.db.types.JSONText(), nullable=True),
         sa.Column("phase", sa.String(length=20), nullable=False),
         sa.Column("set_by_id", sa.BigInteger(), nullable=True),
         sa.Column("set_at", bot.db.types.UTCDateTime(timezone=True), nullable=False),
