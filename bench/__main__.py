@@ -1,0 +1,82 @@
+"""Run every benchmark, print the table and write docs/performance.md.
+
+    python -m bench            # full sizes (minutes)
+    python -m bench --quick    # smaller sizes, for a smoke run
+    python -m bench engine kb  # only some areas
+
+PostgreSQL figures are included when SOPBOT_BENCH_POSTGRES_URL names a server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.common import Result
+
+AREAS = ("procedure_load", "engine", "e2e", "cost", "kb", "sweep", "audit", "feed")
+DOC = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("areas", nargs="*", help=f"some of: {', '.join(AREAS)}")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    parser.add_argument("--no-write", action="store_true", help="do not write the doc")
+    args = parser.parse_args(argv)
+    results: list[Result] = []
+    for area in args.areas or AREAS:
+        try:
+            module = importlib.import_module(f"bench.{area}")
+        except ModuleNotFoundError as e:
+            if e.name != f"bench.{area}":
+                raise
+            print(f"(no benchmark for {area} yet)", file=sys.stderr)
+            continue
+        start = time.perf_counter()
+        print(f"running {area} ...", file=sys.stderr, flush=True)
+        results.extend(module.run(quick=args.quick))
+        print(f"  {area} took {time.perf_counter() - start:.1f}s", file=sys.stderr)
+    table = render_table(results)
+    print(table)
+    if not args.no_write:
+        DOC.write_text(render_doc(table, args.quick), encoding="utf-8")
+        print(f"wrote {DOC}", file=sys.stderr)
+    return 0 if all(r.ok is not False for r in results) else 1
+
+
+def render_table(results: list[Result]) -> str:
+    lines = ["| area | measurement | figure | target | met | note |", "|---|---|---|---|---|---|"]
+    for r in results:
+        met = {True: "yes", False: "**no**", None: ""}[r.ok]
+        figure = f"{r.figure:,.3f}".rstrip("0").rstrip(".") + f" {r.unit}"
+        lines.append(f"| {r.area} | {r.name} | {figure} | {r.target} | {met} | {r.note} |")
+    return "\n".join(lines)
+
+
+def render_doc(table: str, quick: bool) -> str:
+    import sqlalchemy
+    import telegram
+
+    cpu = platform.processor() or platform.machine()
+    return f"""# Performance
+
+Measured by `make bench` (`python -m bench{" --quick" if quick else ""}`) on
+{datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}: {os.cpu_count()} cores ({cpu}),
+Python {platform.python_version()}, SQLAlchemy {sqlalchemy.__version__},
+python-telegram-bot {telegram.__version__}, SQLite {__import__("sqlite3").sqlite_version}.
+Every figure is the median of several runs; every ratio is against a floor measured in the same
+run, because the machine is shared and noisy.
+
+{table}
+"""
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""Engine throughput: whole tickets through the conversation engine, against a Core floor.
+
+A simulated person opens a ticket, gives five answers (one of them invalid first), confirms;
+a lead marks two steps done and resolves with a solution. The floor is plain SQLAlchemy Core
+doing the same number of row writes per message, one transaction per message, on an engine with
+the same settings (WAL, synchronous=NORMAL, BEGIN IMMEDIATE on SQLite).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, event, insert, text
+from sqlalchemy.engine import make_url
+
+from bench.common import Result, percentile
+from bot.app import build_services
+from bot.config import ChatConfig, Config, DatabaseConfig
+from bot.db import migrate
+from bot.db.engine import make_engine
+from bot.domain.actors import Actor
+from bot.services.messages import Incoming
+
+PROCEDURE = """\
+title: Bench request
+triggers: {command: bench, keywords: [benchmark]}
+fields:
+  - {name: summary, question: What happened?, type: text, min_length: 10}
+  - {name: system, question: Which system?, type: choice, choices: [api, web, db]}
+  - {name: users, question: How many users?, type: integer, min: 1}
+  - {name: production, question: Production?, type: boolean}
+  - {name: contact, question: Contact email?, type: email}
+steps:
+  - {id: triage, title: Triaged}
+  - {id: fix, title: Fixed, requires: [system]}
+sla: {due: 8h, remind_every: 2h}
+resolution:
+  fields:
+    - {name: solution, question: What fixed it?, type: text, min_length: 10}
+"""
+
+PERSON = Actor(2, "Ann", "ann")
+LEAD = Actor(1, "Lena", "lena")
+
+
+def _script(n: int) -> list[tuple[Actor, str | None, str | None]]:
+    """(who, text, button) for one whole ticket number n."""
+    return [
+        (PERSON, "benchmark: the export job fails every night", None),
+        (PERSON, "the nightly export job fails with a timeout", None),
+        (PERSON, None, f"c:{n}:2:0"),
+        (PERSON, "many", None),  # invalid: not a whole number
+        (PERSON, "120", None),
+        (PERSON, "yes", None),
+        (PERSON, "ops@example.com", None),
+        (PERSON, "yes", None),  # confirm
+        (LEAD, None, f"sd:{n}:0:"),
+        (LEAD, None, f"sd:{n}:1:"),
+        (LEAD, f"/resolve {n}", None),
+        (LEAD, "raised the export timeout to 10 minutes", None),
+    ]
+
+
+class _WriteCounter:
+    def __init__(self, engine):
+        self.rows = 0
+        event.listen(engine, "after_cursor_execute", self._count)
+
+    def _count(self, conn, cursor, statement, parameters, context, executemany):
+        verb = statement.lstrip()[:6].upper()
+        if verb in ("INSERT", "UPDATE", "DELETE"):
+            self.rows += len(parameters) if executemany else max(cursor.rowcount, 1)
+
+
+def _run_engine(url: str, folder: Path, tickets: int) -> tuple[list[float], float, int]:
+    (folder / "procedures").mkdir(exist_ok=True)
+    (folder / "procedures" / "bench.yaml").write_text(PROCEDURE)
+    config = Config(
+        database=DatabaseConfig(url=url, auto_migrate=False),
+        procedures_dir=folder / "procedures",
+        knowledge_dir=folder / "knowledge",
+        leads=frozenset({LEAD.user_id}),
+        chats=(ChatConfig(-100, "Team"),),
+    )
+    services = build_services(config, migrate_db=True)
+    from bot.services import intake
+
+    hashes = {0: intake.short_hash("triage"), 1: intake.short_hash("fix")}
+    counter = _WriteCounter(services.db.engine)
+    now = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    latencies: list[float] = []
+    messages = 0
+    for n in range(1, tickets + 1):
+        for who, text_, button in _script(n):
+            if button and button.startswith("sd:"):
+                button += hashes[int(button.split(":")[2])]
+            incoming = Incoming(
+                user=who,
+                chat_id=who.user_id,
+                chat_type="private",
+                now=now,
+                text=text_ or "",
+                message_id=messages + 1,
+                callback_data=button,
+            )
+            start = time.perf_counter()
+            outcome = services.conversation.handle(incoming)
+            latencies.append(time.perf_counter() - start)
+            messages += 1
+            if not outcome.replies and not outcome.toast:
+                raise RuntimeError(f"no answer to {text_ or button!r} in ticket {n}")
+            now += timedelta(seconds=1)
+    writes = counter.rows / messages
+    services.close()
+    return latencies, writes, messages
+
+
+def _run_floor(url: str, messages: int, writes_per_message: int) -> float:
+    """Seconds for `messages` transactions of `writes_per_message` single-row inserts."""
+    engine = make_engine(url)
+    meta = MetaData()
+    table = Table(
+        "bench_floor",
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("a", String(100)),
+        Column("b", String(100)),
+    )
+    meta.drop_all(engine)
+    meta.create_all(engine)
+    start = time.perf_counter()
+    for m in range(messages):
+        with engine.begin() as conn:
+            for w in range(writes_per_message):
+                conn.execute(insert(table).values(a=f"message {m}", b=f"write {w}"))
+    elapsed = time.perf_counter() - start
+    meta.drop_all(engine)
+    engine.dispose()
+    return elapsed
+
+
+def _postgres_database(base: str) -> str:
+    name = f"sopbot_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(base).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_postgres(url: str) -> None:
+    name = make_url(url).database
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _measure(backend: str, url: str, folder: Path, tickets: int, runs: int) -> list[Result]:
+    rates, floors, p50s, p99s, writes = [], [], [], [], 0.0
+    for run in range(runs):
+        run_url = url
+        if backend == "sqlite":
+            run_url = f"sqlite:///{folder / f'engine{run}.db'}"
+        else:
+            run_url = _postgres_database(url)
+        try:
+            migrate.upgrade(make_engine(run_url))
+            latencies, writes, messages = _run_engine(run_url, folder, tickets)
+            floor_seconds = _run_floor(run_url, messages, round(writes))
+        finally:
+            if backend != "sqlite":
+                _drop_postgres(run_url)
+        rates.append(messages / sum(latencies))
+        floors.append(messages / floor_seconds)
+        p50s.append(percentile(latencies, 50) * 1000)
+        p99s.append(percentile(latencies, 99) * 1000)
+    rate, floor = statistics.median(rates), statistics.median(floors)
+    ratio = rate / floor
+    p99 = statistics.median(p99s)
+    note = f"{writes:.1f} row writes per message; {tickets} tickets x 12 messages, {runs} runs"
+    target_rate = 1000 if backend == "sqlite" else None
+    return [
+        Result(
+            "engine",
+            f"{backend}: messages/s",
+            rate,
+            "msg/s",
+            "≥ 1,000" if target_rate else "",
+            rate >= target_rate if target_rate else None,
+            note,
+        ),
+        Result(
+            "engine",
+            f"{backend}: Core floor messages/s",
+            floor,
+            "msg/s",
+            "",
+            None,
+            "same writes per message, one transaction each",
+        ),
+        Result("engine", f"{backend}: rate / floor", ratio, "x", "≥ 0.5", ratio >= 0.5),
+        Result("engine", f"{backend}: latency p50", statistics.median(p50s), "ms"),
+        Result("engine", f"{backend}: latency p99", p99, "ms", "< 20 ms", p99 < 20),
+    ]
+
+
+def run(quick: bool = False) -> list[Result]:
+    tickets, runs = (20, 3) if quick else (150, 5)
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        results += _measure("sqlite", "", Path(tmp), tickets, runs)
+        pg = os.environ.get("SOPBOT_BENCH_POSTGRES_URL")
+        if pg:
+            results += _measure("postgresql", pg, Path(tmp), tickets, runs)
+    return results
