@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from bot.config import Config
 from bot.db import migrate
 from bot.procedures.store import ProcedureStore
+from bot.services import knowledge
 from bot.services.context import Registry
 from bot.services.conversation import Conversation
 from bot.services.database import Database
 
 # Features that plug chat commands and buttons into the engine, each with `install(registry)`.
 FEATURES = (
-    "bot.services.knowledge",
     "bot.services.review",
     "bot.services.sweep",
     "bot.services.catchup",
@@ -41,6 +41,7 @@ def build_services(config: Config, *, migrate_db: bool | None = None) -> Service
     procedures = ProcedureStore(config.procedures_dir)
     registry = Registry()
     conversation = Conversation(db, config, procedures, registry)
+    knowledge.install(registry, deflection=conversation.deflection_button)
     for name in FEATURES:
         try:
             module = importlib.import_module(name)

@@ -43,8 +43,12 @@ def record(
 ) -> AuditEvent:
     """Append one event to the chain; it commits or rolls back with the change it records."""
     seq = next_value(session, "audit")  # also serialises concurrent writers of the chain
-    prev = session.execute(select(AuditEvent.hash).where(AuditEvent.id == seq - 1)).scalar()
-    prev_hash = prev or GENESIS
+    head = session.info.get("audit_head")
+    if head is not None and head[0] == seq - 1:
+        prev_hash = head[1]  # the previous event was written in this same transaction
+    else:
+        prev = session.execute(select(AuditEvent.hash).where(AuditEvent.id == seq - 1)).scalar()
+        prev_hash = prev or GENESIS
     if procedure is not None:
         procedure_id, procedure_version = procedure.id, procedure.version
     details = details or {}
@@ -73,4 +77,5 @@ def record(
         hash=chain_hash(prev_hash, canonical),
     )
     session.add(event)
+    session.info["audit_head"] = (seq, event.hash)
     return event

@@ -311,7 +311,6 @@ class Conversation:
         r.callback("y", self._confirm_button)
         r.callback("e", self._change_button)
         r.callback("f", self._field_button)
-        r.callback("k", self._deflection_button)
 
     def _help(self, ctx: Ctx, args: str) -> None:
         ctx.say("chat/help.html", commands=self.commands(), is_lead=ctx.is_lead)
@@ -448,7 +447,9 @@ class Conversation:
         intake.change_field(ctx, ticket, procedure, fields[int(parts[2])])
         return None
 
-    def _deflection_button(self, ctx: Ctx, parts: list[str]) -> Outcome | None:
+    def deflection_button(self, ctx: Ctx, parts: list[str]) -> Outcome | None:
+        """ "Solved" (`k:<ticket>:s`) or "continue" (`k:<ticket>:c`) on offered articles; the
+        knowledge feature owns the `k` prefix and hands these two over."""
         if len(parts) < 2 or not parts[0].isdigit():
             return Outcome(toast="This button is not valid.")
         ticket = records.lock_ticket(ctx.session, int(parts[0]))
@@ -468,13 +469,6 @@ class Conversation:
             if procedure is not None:
                 intake.advance(ctx, ticket, procedure, intake.INTAKE)
             return None
-        if action == "v" and len(parts) == 3 and parts[2].isdigit():
-            from bot.services import knowledge
-
-            view = getattr(knowledge, "show_article", None)
-            if view is not None:
-                view(ctx, int(parts[2]))
-                return None
         return Outcome(toast="This button is not valid.")
 
     def _edit_pressed(self, ctx: Ctx, note: str) -> None:

@@ -27,8 +27,15 @@ def field_rows(session: Session, ticket_id: int) -> dict[str, TicketField]:
 
 
 def values_of(session: Session, ticket_id: int) -> dict[str, Any]:
-    """Field name -> value; a skipped field is present with None."""
-    return {name: row.value for name, row in field_rows(session, ticket_id).items()}
+    """Field name -> value; a skipped field is present with None.
+
+    Kept for the life of the transaction (every write goes through `set_value`, which keeps it
+    current): the gate asks for values several times per message.
+    """
+    cache = session.info.setdefault("ticket_values", {})
+    if ticket_id not in cache:
+        cache[ticket_id] = {name: row.value for name, row in field_rows(session, ticket_id).items()}
+    return dict(cache[ticket_id])
 
 
 def set_value(
@@ -45,6 +52,9 @@ def set_value(
     row = session.execute(
         select(TicketField).where(TicketField.ticket_id == ticket_id, TicketField.name == name)
     ).scalar_one_or_none()
+    cached = session.info.get("ticket_values", {}).get(ticket_id)
+    if cached is not None:
+        cached[name] = value
     if row is None:
         session.add(
             TicketField(
