@@ -1,0 +1,1 @@
+"""The read-only HTTP API (changefeed, ticket state, health), served beside the bot."""

@@ -1,0 +1,62 @@
+"""Running the HTTP API inside the bot's own event loop, beside python-telegram-bot."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+
+import uvicorn
+
+from bot.config import Config
+from bot.http.app import DEFAULT_HEAD_TTL, create_app
+
+log = logging.getLogger(__name__)
+
+
+class HttpServerError(Exception):
+    """The HTTP API could not start (most often: the port is taken)."""
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without signal handlers of its own: the bot's entry point owns the signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def build_server(config: Config, services, *, head_ttl: float = DEFAULT_HEAD_TTL) -> uvicorn.Server:
+    """A uvicorn server for `config.http` over `services.db` (a `bot.app.Services`)."""
+    app = create_app(config, services.db, head_ttl=head_ttl)
+    return _Server(
+        uvicorn.Config(
+            app,
+            host=config.http.listen,
+            port=config.http.port,
+            log_config=None,  # logging is configured once, at the entry point
+            access_log=False,
+            lifespan="off",
+            server_header=False,
+        )
+    )
+
+
+async def serve(config: Config, services, stop_event: asyncio.Event) -> None:
+    """Serve the API until `stop_event` is set; then finish open requests and return."""
+    server = build_server(config, services)
+
+    async def stop_when_asked() -> None:
+        await stop_event.wait()
+        server.should_exit = True
+
+    watcher = asyncio.create_task(stop_when_asked())
+    try:
+        await server.serve()
+    except SystemExit:  # uvicorn exits when it cannot bind; never let that end the bot
+        raise HttpServerError(
+            f"cannot listen on {config.http.listen}:{config.http.port} (port taken?)"
+        ) from None
+    finally:
+        watcher.cancel()
