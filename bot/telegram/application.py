@@ -1,0 +1,153 @@
+"""The one place the Telegram application is put together and run.
+
+`build_application(services)` makes a python-telegram-bot `Application` from the services of
+the composition root (`bot.app.build_services`) and wires every handler in `add_handlers`;
+`run(application, config)` long-polls, or serves the webhook when the configuration says so.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import signal
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.config import Config
+from bot.telegram import handlers
+from bot.telegram.commands import menu
+from bot.telegram.concurrency import PerChatUpdateProcessor
+from bot.telegram.errors import on_error
+
+log = logging.getLogger(__name__)
+
+RATE_LIMIT_RETRIES = 3  # times a call is retried after Telegram's "retry after N seconds"
+MAX_CONCURRENT_UPDATES = 32  # across chats; updates of one chat run one at a time
+POLL_TIMEOUT = 30  # seconds a long poll waits for updates
+BOOTSTRAP_RETRIES = 5  # getMe/deleteWebhook at start-up, one second apart
+ALLOWED_UPDATES = (Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGABRT)
+
+OnReady = Callable[[str], None]
+
+
+def build_application(services: Any, *, on_ready: OnReady | None = None) -> Application:
+    """The Telegram application for `services`; `on_ready(username)` runs once it is connected."""
+    config: Config = services.config
+    tg = config.telegram
+    # Opt in to python-telegram-bot's coming time-period type now: otherwise every flood-limit
+    # answer (RetryAfter) emits a deprecation warning. Nothing here reads those attributes.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
+    application = (
+        ApplicationBuilder()
+        .token(tg.token)
+        .base_url(tg.base_url)
+        .base_file_url(file_url(tg.base_url))
+        .defaults(Defaults(parse_mode=ParseMode.HTML))
+        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    application.bot_data["services"] = services
+    application.bot_data["on_ready"] = on_ready
+    add_handlers(application)
+    return application
+
+
+def add_handlers(application: Application) -> None:
+    """All handler wiring: which callback runs for which update, in which order."""
+    # Group -1 runs first, for every update (being added to a group too): updates from chats
+    # that are not the team's stop there.
+    application.add_handler(TypeHandler(Update, handlers.leave_unknown_chat), group=-1)
+    application.add_handler(
+        MessageHandler(
+            filters.UpdateType.MESSAGE & (filters.TEXT | filters.CAPTION),
+            handlers.on_message,
+        )
+    )
+    application.add_handler(CallbackQueryHandler(handlers.on_button))
+    application.add_error_handler(on_error)
+
+
+def run(
+    application: Application,
+    config: Config,
+    *,
+    stop_signals: Sequence[int] | None = STOP_SIGNALS,
+) -> None:
+    """Run until a stop signal: the webhook when configured, long polling otherwise.
+
+    Pending updates are kept across restarts (`drop_pending_updates=False`): what people wrote
+    while the bot was down is answered when it is back.
+    """
+    tg = config.telegram
+    if tg.mode == "webhook":
+        if importlib.util.find_spec("tornado") is None:
+            raise RuntimeError(
+                'webhook mode needs python-telegram-bot\'s "webhooks" extra: '
+                'pip install "python-telegram-bot[webhooks]"'
+            )
+        wh = tg.webhook
+        application.run_webhook(
+            listen=wh.listen,
+            port=wh.port,
+            url_path=wh.path,
+            webhook_url=wh.url,
+            secret_token=wh.secret_token or None,
+            allowed_updates=ALLOWED_UPDATES,
+            drop_pending_updates=False,
+            bootstrap_retries=BOOTSTRAP_RETRIES,
+            stop_signals=stop_signals,
+        )
+    else:
+        application.run_polling(
+            timeout=POLL_TIMEOUT,
+            allowed_updates=ALLOWED_UPDATES,
+            drop_pending_updates=False,
+            bootstrap_retries=BOOTSTRAP_RETRIES,
+            stop_signals=stop_signals,
+        )
+
+
+def file_url(base_url: str) -> str:
+    """Where files are downloaded from: `.../bot` becomes `.../file/bot` (as on Telegram)."""
+    if base_url.endswith("/bot"):
+        return base_url[: -len("bot")] + "file/bot"
+    return base_url
+
+
+async def _post_init(application: Application) -> None:
+    bot = application.bot
+    services = application.bot_data["services"]
+    try:
+        await bot.set_my_commands(menu(services.conversation))
+    except TelegramError as e:
+        log.warning("could not register the command list with Telegram: %s", e)
+    log.info("connected to Telegram as @%s", bot.username)
+    on_ready = application.bot_data.get("on_ready")
+    if on_ready is not None:
+        on_ready(bot.username)
+
+
+async def _post_shutdown(application: Application) -> None:
+    services = application.bot_data.get("services")
+    db = getattr(services, "db", None)
+    if db is not None:
+        db.dispose()

@@ -1,0 +1,161 @@
+"""When an update fails: log it without the token, tell the person and, briefly, the leads.
+
+Request URLs carry the bot token (`/bot<TOKEN>/sendMessage`), so every log record passes a
+filter that blanks it, and the `httpx` logger, which logs each URL at INFO, is raised to WARNING.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import time
+from contextlib import suppress
+
+from telegram import Update
+from telegram.error import Conflict, Forbidden, NetworkError, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.config import Config
+from bot.services.database import DatabaseBusy
+
+log = logging.getLogger(__name__)
+
+REDACTED = "<token>"
+REPORT_INTERVAL = 60.0  # seconds between reports to the leads, so a failing loop cannot flood
+
+# User-facing texts of the adapter itself.
+# TODO(templates): move to bot/templates/ with the engine's texts.
+SORRY = "Sorry, something went wrong with that. The team's leads have been told."
+BUSY = "The database is busy right now; nothing was saved. Please try again in a moment."
+REPORT = "⚠️ sopbot could not handle {what}: <code>{error}</code>\nDetails are in the bot's log."
+
+
+class RedactSecrets(logging.Filter):
+    """Replace the bot token in every record's message and traceback."""
+
+    def __init__(self, *secrets: str):
+        super().__init__()
+        self.secrets = secrets_of(*secrets)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string is logging's problem, not ours
+            return True
+        clean = redact(message, self.secrets)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, self.secrets)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info, self.secrets)
+        return True
+
+
+def secrets_of(*tokens: str) -> tuple[str, ...]:
+    """The token and its secret half (after the colon), longest first."""
+    found: set[str] = set()
+    for token in tokens:
+        if token:
+            found.add(token)
+            _, _, secret = token.partition(":")
+            if len(secret) >= 8:
+                found.add(secret)
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+def redact(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def install_log_redaction(token: str, logger: logging.Logger | None = None) -> RedactSecrets:
+    """Put the token filter on every handler of `logger` (the root logger by default).
+
+    Filters on a handler see the records of every logger that propagates to it; filters on a
+    logger would not. Call after the handlers exist (after `logging.basicConfig`).
+    """
+    target = logger or logging.getLogger()
+    redactor = RedactSecrets(token)
+    for handler in target.handlers:
+        handler.addFilter(redactor)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    return redactor
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log a failed update and tell the person and the leads briefly."""
+    error = context.error
+    if update is None and isinstance(error, Conflict):
+        log.error(
+            "Telegram says another process polls with this token (%s); "
+            "stop the other one or delete its webhook",
+            error,
+        )
+        return
+    if update is None and isinstance(error, NetworkError):
+        log.warning("network problem while fetching updates, retrying: %s", error)
+        return
+    log.error("update %s failed", _update_id(update), exc_info=error)
+    if not isinstance(update, Update):
+        return
+    await _tell_person(update, context, BUSY if isinstance(error, DatabaseBusy) else SORRY)
+    if not isinstance(error, DatabaseBusy):
+        await report_to_leads(context, f"an update from {_who(update)}", error)
+
+
+async def _tell_person(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+    message = update.effective_message
+    if update.callback_query is not None or message is None:
+        return  # a button press was already answered with a toast
+    with suppress(TelegramError):
+        await message.reply_text(html.escape(text), do_quote=message.chat.type != "private")
+
+
+async def report_to_leads(
+    context: ContextTypes.DEFAULT_TYPE, what: str, error: BaseException | None
+) -> None:
+    """A short note in the leads' chat (the first team chat, else each lead privately)."""
+    now = time.monotonic()
+    last = context.bot_data.get("last_error_report")
+    if last is not None and now - last < REPORT_INTERVAL:
+        return
+    context.bot_data["last_error_report"] = now
+    services = context.bot_data.get("services")
+    config: Config | None = getattr(services, "config", None)
+    if config is None:
+        return
+    summary = f"{type(error).__name__}: {error}" if error else "unknown error"
+    summary = redact(summary, secrets_of(config.telegram.token))
+    if len(summary) > 300:
+        summary = summary[:299] + "…"
+    text = REPORT.format(what=html.escape(what), error=html.escape(summary))
+    for chat_id in leads_chats(config):
+        try:
+            await context.bot.send_message(chat_id, text)
+        except Forbidden:
+            log.warning("cannot report to lead chat %s: the bot may not write there", chat_id)
+        except TelegramError as e:
+            log.warning("cannot report to lead chat %s: %s", chat_id, e)
+
+
+def leads_chats(config: Config) -> list[int]:
+    """Where errors are reported: the first team chat, else each lead's private chat."""
+    if config.default_chat is not None:
+        return [config.default_chat.id]
+    return sorted(config.leads)
+
+
+def _update_id(update: object) -> str:
+    return str(update.update_id) if isinstance(update, Update) else repr(update)
+
+
+def _who(update: Update) -> str:
+    user = update.effective_user
+    if user is None:
+        return "Telegram"
+    return f"@{user.username}" if user.username else user.full_name

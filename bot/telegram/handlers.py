@@ -1,0 +1,106 @@
+"""Thin handlers: Update -> Incoming -> the conversation engine -> replies sent.
+
+Each callback is small and has no wiring of its own; `application.add_handlers` decides which
+runs for what. The engine is synchronous (it owns the database transaction), so it runs in a
+worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from contextlib import suppress
+from datetime import UTC, datetime
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from bot.services.messages import Incoming
+from bot.telegram import convert
+from bot.telegram.send import deliver
+
+log = logging.getLogger(__name__)
+
+# Toast for a button press the engine could not handle.
+# TODO(templates): move to bot/templates/ with the engine's texts.
+BUTTON_FAILED = "Sorry, that did not work. Please try again."
+TOAST_LIMIT = 200  # Telegram's limit for a callback answer
+
+
+def services_of(context: ContextTypes.DEFAULT_TYPE) -> Any:
+    """The services built by the composition root (`bot.app.build_services`)."""
+    return context.bot_data["services"]
+
+
+async def leave_unknown_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Leave a group that is not one of the team's chats, and stop handling its updates."""
+    chat = update.effective_chat
+    config = services_of(context).config
+    if chat is None or chat.type == ChatType.PRIVATE:
+        return
+    if any(c.id == chat.id for c in config.chats) or not config.telegram.leave_unknown_chats:
+        return
+    member = update.my_chat_member
+    if member is not None and member.new_chat_member.status in (
+        ChatMemberStatus.LEFT,
+        ChatMemberStatus.BANNED,
+    ):
+        raise ApplicationHandlerStop  # the news that we left (or were removed)
+    log.warning(
+        "leaving chat %s (%r): it is not in `chats` of the configuration; add its id there "
+        "to keep the bot in it",
+        chat.id,
+        chat.title,
+    )
+    with suppress(TelegramError):
+        await context.bot.send_message(chat.id, html.escape(config.telegram.unknown_chat_message))
+    with suppress(TelegramError):
+        await context.bot.leave_chat(chat.id)
+    raise ApplicationHandlerStop
+
+
+async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Pass a private message, or a group message addressed to the bot, to the engine."""
+    message = update.effective_message
+    bot = context.bot
+    if message is None or not convert.is_addressed_to_bot(
+        message, bot_id=bot.id, bot_username=bot.username
+    ):
+        return
+    incoming = convert.from_message(message, bot_id=bot.id, bot_username=bot.username, now=_now())
+    if incoming is not None:
+        await _converse(context, incoming)
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer a button press with the engine's toast and show the choice in the message."""
+    query = update.callback_query
+    if query is None:
+        return
+    incoming = convert.from_callback(query, bot_username=context.bot.username, now=_now())
+    if incoming is None:
+        await query.answer()
+        return
+    services = services_of(context)
+    try:
+        outcome = await asyncio.to_thread(services.conversation.handle, incoming)
+    except Exception:
+        with suppress(TelegramError):
+            await query.answer(BUTTON_FAILED)
+        raise
+    await query.answer(outcome.toast[:TOAST_LIMIT] if outcome.toast else None)
+    await deliver(context.bot, outcome.replies, services.conversation)
+
+
+async def _converse(context: ContextTypes.DEFAULT_TYPE, incoming: Incoming) -> None:
+    services = services_of(context)
+    outcome = await asyncio.to_thread(services.conversation.handle, incoming)
+    await deliver(context.bot, outcome.replies, services.conversation)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
