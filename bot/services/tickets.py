@@ -11,7 +11,7 @@ import re
 from sqlalchemy import or_, select
 
 from bot.db.models import Comment, StepDone, Ticket, Watcher
-from bot.domain import gate, lifecycle
+from bot.domain import lifecycle
 from bot.domain.fields import Accepted, display, parse_answer
 from bot.domain.procedure import Procedure, Step
 from bot.services import intake, records
@@ -520,11 +520,7 @@ def _step_done_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
     if index >= len(procedure.steps) or intake.short_hash(procedure.steps[index].id) != parts[2]:
         show_steps(ctx, ticket)
         return Outcome(toast="The checklist changed; here is the current one.")
-    return (
-        Outcome(toast="Done.")
-        if mark_step(ctx, ticket, procedure, procedure.steps[index])
-        else None
-    )
-
-
-__all__ = ["gate", "install"]
+    if not mark_step(ctx, ticket, procedure, procedure.steps[index]):
+        return None
+    show_steps(ctx, ticket)  # what is left, with its buttons
+    return Outcome(toast="Done.")
