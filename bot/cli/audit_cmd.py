@@ -1,0 +1,163 @@
+"""`sopbot audit show|export|verify`: the audit trail on the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import TextIO
+
+from bot.cli.common import Exit, load, subcommand
+from bot.config import Config
+from bot.db import migrate
+from bot.domain.audit_chain import GENESIS
+from bot.render import render
+from bot.services import export, review, verify
+from bot.services.database import Database
+
+
+def register(sub, common) -> None:
+    audit = subcommand(sub, common, "audit", "the audit trail: show, export, verify")
+    inner = audit.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
+
+    show = subcommand(inner, common, "show", "print a ticket's timeline")
+    show.add_argument("--ticket", type=int, required=True, metavar="N", help="ticket number")
+    show.set_defaults(func=show_cmd)
+
+    out = subcommand(inner, common, "export", "write events as CSV or JSON Lines, streamed")
+    out.add_argument("--format", choices=export.FORMATS, default="jsonl", dest="fmt")
+    out.add_argument("--ticket", type=int, metavar="N", help="only this ticket's events")
+    out.add_argument("--since", type=parse_date, metavar="DATE", help="from this day (YYYY-MM-DD)")
+    out.add_argument("--until", type=parse_date, metavar="DATE", help="to this day, inclusive")
+    out.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
+    out.set_defaults(func=export_cmd)
+
+    check = subcommand(inner, common, "verify", "recompute the hash chain; exit 1 if tampered")
+    check.add_argument(
+        "--file",
+        metavar="FILE",
+        help="verify a complete export (.csv or .jsonl) instead of the database",
+    )
+    check.set_defaults(func=verify_cmd)
+
+
+def parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def open_database(cfg: Config) -> Database:
+    """The database from the config, migrated first when `database.auto_migrate` is on."""
+    db = Database.from_url(cfg.database.url)
+    if cfg.database.auto_migrate:
+        migrate.upgrade(db.engine)
+    return db
+
+
+@contextmanager
+def database(cfg: Config):
+    db = open_database(cfg)
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+def show_cmd(args) -> int:
+    cfg = load(args)
+    tz = cfg.tz
+    scope = review.ticket_scope(args.ticket)
+    shown = 0
+    with database(cfg) as db, db.reading() as session:
+        batch: list[review.Line] = []
+        for line in review.iter_timeline(session, scope, tz):
+            if not shown and not batch:
+                header = dict(scope_kind="t", key=args.ticket, person=None, timezone=tz.key)
+                print(render("audit/show_header.txt", **header))
+            batch.append(line)
+            if len(batch) == 200:  # print as it streams, for tickets with a long history
+                print(render("audit/show.txt", lines=batch))
+                shown, batch = shown + len(batch), []
+        if batch:
+            print(render("audit/show.txt", lines=batch))
+            shown += len(batch)
+    if not shown:
+        raise Exit(1, f"ticket #{args.ticket} has no audit events")
+    return 0
+
+
+def export_cmd(args) -> int:
+    cfg = load(args)
+    if args.since and args.until and args.until < args.since:
+        raise Exit(2, "--until is before --since")
+    flt = export.Filter(ticket_id=args.ticket, since=args.since, until=args.until)
+    with database(cfg) as db, db.reading() as session:
+        if args.output:
+            path = Path(args.output)
+            with path.open("w", encoding="utf-8", newline="") as out:
+                count = export.export(session, out, args.fmt, flt, cfg.tz)
+        else:
+            count = export.export(session, sys.stdout, args.fmt, flt, cfg.tz)
+            sys.stdout.flush()
+    print(f"exported {count} events", file=sys.stderr)
+    return 0
+
+
+class ProgressBar:
+    """A one-line bar on stderr, redrawn at most ten times a second."""
+
+    def __init__(self, stream: TextIO, width: int = 30):
+        self.stream, self.width, self._last = stream, width, 0.0
+
+    def __call__(self, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - self._last < 0.1 and done != total:
+            return
+        self._last = now
+        if total:
+            filled = min(self.width, self.width * done // total)
+            bar = "#" * filled + "-" * (self.width - filled)
+            self.stream.write(f"\rverifying [{bar}] {done}/{total}")
+        else:
+            self.stream.write(f"\rverifying {done}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def verify_cmd(args) -> int:
+    bar = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
+    try:
+        if args.file:
+            result = _verify_file(Path(args.file), bar)
+        else:
+            cfg = load(args)
+            with database(cfg) as db, db.reading() as session:
+                result = verify.verify_chain(session, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    if result.ok:
+        head = result.head if result.head != GENESIS else "(empty log)"
+        print(f"ok: {result.checked} events checked, the chain is intact; head {head}")
+        return 0
+    print(f"FAILED at event {result.bad_id} ({result.kind}): {result.reason}")
+    print(f"{result.checked} events before it are intact", file=sys.stderr)
+    return 1
+
+
+def _verify_file(path: Path, bar) -> verify.VerifyResult:
+    fmt = "csv" if path.suffix.lower() == ".csv" else "jsonl"
+    try:
+        with path.open(encoding="utf-8", newline="") as stream:
+            records = export.read(stream, fmt)
+            return verify.check_rows(verify.rows_from_records(records), progress=bar)
+    except (OSError, ValueError, KeyError) as e:
+        raise Exit(2, f"{path}: cannot read as an audit export: {e}") from None
