@@ -29,7 +29,8 @@ def postgres_template():
             pytest.fail(f"{databases.PG_ENV} is not set but PostgreSQL is required")
         pytest.skip(f"PostgreSQL not configured (set {databases.PG_ENV})")
     databases.make_template(url)
-    return url
+    yield url
+    databases.drop_template(url)
 
 
 @pytest.fixture(params=BACKENDS)

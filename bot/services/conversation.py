@@ -472,18 +472,16 @@ class Conversation:
         return Outcome(toast="This button is not valid.")
 
     def _edit_pressed(self, ctx: Ctx, note: str) -> None:
-        """Show the choice on the message whose button was pressed (its buttons go away)."""
+        """Show the choice under the question whose button was pressed; its buttons go away."""
         inc = ctx.incoming
         if inc.callback_message_id is None:
             return
         from bot.render import render
 
+        text = render("chat/pressed.html", original=inc.callback_message_html, note=note)
         ctx.outbox.append(
             Reply(
-                chat_id=inc.chat_id,
-                text=render("chat/pressed.html", note=note),
-                edit_message_id=inc.callback_message_id,
-                kind="edit",
+                chat_id=inc.chat_id, text=text, edit_message_id=inc.callback_message_id, kind="edit"
             )
         )
 

@@ -276,8 +276,8 @@ def ask(
         details={"field": spec.name, "phase": phase, "repeat": repeat},
         procedure=procedure,
     )
-    if not repeat:
-        ticket.questions_asked += 1
+    if not repeat and phase == INTAKE and ticket.opened_at is None:
+        ticket.questions_asked += 1  # metrics: questions needed before the ticket was complete
     ticket.updated_at = ctx.now
     reply_to = None
     if pending.chat_id == ctx.incoming.chat_id:

@@ -52,6 +52,7 @@ class Incoming:
     mentions_bot: bool = False
     callback_data: str | None = None  # set for button presses
     callback_message_id: int | None = None  # the message whose button was pressed
+    callback_message_html: str | None = None  # its text, so an edit can keep it
     bot_username: str | None = None
 
     @property

@@ -7,6 +7,8 @@ the composition root (`bot.app.build_services`) and wires every handler in `add_
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib.util
 import logging
 import os
@@ -62,6 +64,7 @@ def build_application(services: Any, *, on_ready: OnReady | None = None) -> Appl
         .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
         .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES))
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
         .build()
     )
@@ -141,9 +144,38 @@ async def _post_init(application: Application) -> None:
     except TelegramError as e:
         log.warning("could not register the command list with Telegram: %s", e)
     log.info("connected to Telegram as @%s", bot.username)
+    _start_http(application, services)
     on_ready = application.bot_data.get("on_ready")
     if on_ready is not None:
         on_ready(bot.username)
+
+
+def _start_http(application: Application, services: Any) -> None:
+    """The change feed's HTTP API, served in this same event loop beside the bot."""
+    config: Config = services.config
+    if not config.http.enabled:
+        return
+    from bot.http.server import serve
+
+    stop = asyncio.Event()
+    task = asyncio.get_running_loop().create_task(serve(config, services, stop))
+    task.add_done_callback(_report_http_end)
+    application.bot_data["http"] = (stop, task)
+    log.info("change feed on http://%s:%d", config.http.listen, config.http.port)
+
+
+def _report_http_end(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the change feed's HTTP server stopped: %s", task.exception())
+
+
+async def _post_stop(application: Application) -> None:
+    http = application.bot_data.pop("http", None)
+    if http is not None:
+        stop, task = http
+        stop.set()
+        with contextlib.suppress(Exception):
+            await task
 
 
 async def _post_shutdown(application: Application) -> None:

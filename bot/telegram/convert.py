@@ -54,6 +54,9 @@ def from_callback(query: CallbackQuery, *, bot_username: str, now: datetime) -> 
         thread_id=thread_id(message) if isinstance(message, Message) else None,
         callback_data=query.data or "",
         callback_message_id=message.message_id,
+        callback_message_html=message.text_html
+        if isinstance(message, Message) and message.text
+        else None,
         bot_username=bot_username,
     )
 

@@ -14,7 +14,8 @@ from bot.db.engine import make_engine
 
 PG_ENV = "SOPBOT_TEST_POSTGRES_URL"
 REQUIRE_PG_ENV = "SOPBOT_REQUIRE_POSTGRES"
-_TEMPLATE = "sopbot_test_template"
+# One template per test run, so runs by several people on one server never collide.
+_TEMPLATE = f"sopbot_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
 
 
 def postgres_url() -> str | None:
@@ -38,6 +39,10 @@ def make_template(url: str) -> None:
     engine = make_engine(make_url(url).set(database=_TEMPLATE).render_as_string(False))
     migrate.upgrade(engine)
     engine.dispose()
+
+
+def drop_template(url: str) -> None:
+    drop_postgres_database(make_url(url).set(database=_TEMPLATE).render_as_string(False))
 
 
 def new_postgres_database(url: str, *, migrated: bool = True) -> str:
