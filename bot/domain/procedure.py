@@ -149,6 +149,7 @@ class Procedure:
     resolution: Resolution = field(default_factory=Resolution)
     knowledge: KnowledgeSettings = field(default_factory=KnowledgeSettings)
     path: str = ""
+    tags: tuple[str, ...] = ()  # words that group procedures, like ("security", "infra")
 
     def field(self, name: str) -> FieldSpec | None:
         for f in (*self.fields, *self.resolution.fields):

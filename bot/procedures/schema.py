@@ -1,0 +1,184 @@
+"""A JSON Schema (draft 2020-12) of the procedure format, so editors can check and autocomplete.
+
+Built from the same vocabulary as the validator. The validator remains the authority: it also
+checks what a schema cannot say well (references between fields, regexes, examples).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.domain.procedure import FIELD_TYPES, ROLES
+from bot.procedures.vocabulary import (
+    COMMAND_PATTERN,
+    CONDITION,
+    DURATION_PATTERN,
+    FIELD,
+    ID_PATTERN,
+    KNOWLEDGE,
+    LENGTH_TYPES,
+    MAX_NAME_LENGTH,
+    NAME_PATTERN,
+    PATTERN_TYPES,
+    PROCEDURE,
+    RANGE_TYPES,
+    RESOLUTION,
+    SLA,
+    SLA_RULE,
+    STEP,
+    TEMPLATE_PATTERN,
+    TRIGGERS,
+    Section,
+)
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+_TEXT = {"type": "string", "minLength": 1}
+_SCALAR = {"type": ["string", "number", "boolean"]}
+_WORDS = {"type": "array", "items": _TEXT}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/$defs/{name}"}
+
+
+def _object(section: Section, properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """An object allowing exactly the section's keys, each described as in the vocabulary."""
+    assert list(properties) == list(section.keys), section.name
+    described = {
+        key: {"description": section.keys[key], **schema} for key, schema in properties.items()
+    }
+    out: dict[str, Any] = {"type": "object", "properties": described}
+    if section.required:
+        out["required"] = list(section.required)
+    out["additionalProperties"] = False
+    out.update(extra)
+    return out
+
+
+def _when_type(types: tuple[str, ...], *keys: str, type_required: bool) -> dict[str, Any]:
+    """`keys` are only allowed on fields whose type is one of `types`."""
+    then: dict[str, Any] = {"properties": {"type": {"enum": list(types)}}}
+    if type_required:
+        then["required"] = ["type"]
+    return {"if": {"anyOf": [{"required": [k]} for k in keys]}, "then": then}
+
+
+def build_schema() -> dict[str, Any]:
+    """The JSON Schema of a procedure file, as a plain dict."""
+    name = {"type": "string", "pattern": f"^{NAME_PATTERN}$", "maxLength": MAX_NAME_LENGTH}
+    bound = {"anyOf": [{"type": "number"}, _ref("duration")]}
+    defs: dict[str, Any] = {
+        "duration": {
+            "description": "A duration like 30m, 8h, 2d or 1h30m (s, m, h, d, w).",
+            "anyOf": [
+                {"type": "string", "pattern": DURATION_PATTERN},
+                {"type": "number", "exclusiveMinimum": 0},
+            ],
+        },
+        "condition": _object(
+            CONDITION,
+            {
+                "field": name,
+                "equals": _SCALAR,
+                "in": {"type": "array", "items": _SCALAR, "minItems": 1},
+                "present": {"type": "boolean"},
+            },
+            minProperties=2,
+            maxProperties=2,
+        ),
+        "field": _object(
+            FIELD,
+            {
+                "name": name,
+                "question": _TEXT,
+                "type": {"enum": list(FIELD_TYPES), "default": "text"},
+                "required": {"type": "boolean", "default": True},
+                "required_when": _ref("condition"),
+                "choices": {"type": "array", "items": _SCALAR, "minItems": 1},
+                "pattern": {"type": "string", "format": "regex"},
+                "min": bound,
+                "max": bound,
+                "min_length": {"type": "integer", "minimum": 0},
+                "max_length": {"type": "integer", "minimum": 0},
+                "help": _TEXT,
+                "example": _SCALAR,
+            },
+            allOf=[
+                {
+                    "if": {"properties": {"type": {"const": "choice"}}, "required": ["type"]},
+                    "then": {"required": ["choices"]},
+                    "else": {"not": {"required": ["choices"]}},
+                },
+                _when_type(PATTERN_TYPES, "pattern", type_required=False),
+                _when_type(RANGE_TYPES, "min", "max", type_required=True),
+                _when_type(LENGTH_TYPES, "min_length", "max_length", type_required=False),
+            ],
+        ),
+        "fields": {"type": "array", "items": _ref("field")},
+        "step": _object(
+            STEP,
+            {
+                "id": {"type": "string", "pattern": f"^{ID_PATTERN}$", "maxLength": 32},
+                "title": _TEXT,
+                "role": {"enum": list(ROLES), "default": "member"},
+                "requires": {"type": "array", "items": name, "uniqueItems": True},
+                "instructions": _TEXT,
+                "optional": {"type": "boolean", "default": False},
+                "when": _ref("condition"),
+            },
+        ),
+        "sla_rule": _object(SLA_RULE, {"when": _ref("condition"), "due": _ref("duration")}),
+    }
+    top = _object(
+        PROCEDURE,
+        {
+            "title": _TEXT,
+            "description": _TEXT,
+            "tags": _WORDS,
+            "triggers": _object(
+                TRIGGERS,
+                {
+                    "command": {
+                        "type": "string",
+                        "pattern": f"^{COMMAND_PATTERN}$",
+                        "maxLength": 32,
+                    },
+                    "keywords": _WORDS,
+                },
+            ),
+            "fields": _ref("fields"),
+            "steps": {"type": "array", "items": _ref("step")},
+            "sla": _object(
+                SLA,
+                {
+                    "due": _ref("duration"),
+                    "remind_every": _ref("duration"),
+                    "escalate_after": {"type": "integer", "minimum": 0},
+                    "rules": {"type": "array", "items": _ref("sla_rule")},
+                },
+            ),
+            "resolution": _object(RESOLUTION, {"fields": _ref("fields")}),
+            "knowledge": _object(
+                KNOWLEDGE,
+                {
+                    "template": {"type": "string", "pattern": f"^{TEMPLATE_PATTERN}$"},
+                    "tags": _WORDS,
+                    "deflect": {"type": "boolean", "default": True},
+                },
+            ),
+        },
+    )
+    return {
+        "$schema": DIALECT,
+        "title": "sopbot procedure",
+        "description": "A standard operating procedure for one kind of ticket. "
+        "Reference: docs/procedures.md",
+        **top,
+        "$defs": defs,
+    }
+
+
+def schema_text() -> str:
+    """The schema as `sopbot procedures schema` prints it and `procedures/schema.json` holds it."""
+    return json.dumps(build_schema(), indent=2, ensure_ascii=False) + "\n"
