@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bot.config import Config
 from bot.db.models import BotMessage, PendingQuestion, Ticket
 from bot.domain import lifecycle
+from bot.procedures.errors import ProcedureError
 from bot.services import intake, records
 from bot.services.context import Ctx, Registry
 from bot.services.database import Database, DatabaseBusy
@@ -224,11 +225,10 @@ class Conversation:
     def _start(self, ctx: Ctx, text: str, command: str | None) -> None:
         """Open a draft: by `/new <command>`, by a single keyword match, or by asking."""
         if command:
-            procedure = self.procedures.by_command(command)
+            procedure = self._by_command(ctx, command)
             if procedure is not None:
                 intake.create_ticket(ctx, procedure, text, ctx.incoming.message_id)
-                return
-            text = f"{command} {text}".strip()
+            return
         matches = self.procedures.match(text) if text else []
         if len(matches) == 1:
             procedure = intake.load_procedure(ctx, matches[0].id)
@@ -236,6 +236,19 @@ class Conversation:
                 intake.create_ticket(ctx, procedure, text, ctx.incoming.message_id)
             return
         self._offer_procedures(ctx, text, [p.id for p in matches])
+
+    def _by_command(self, ctx: Ctx, command: str):
+        """The procedure `/new <command>` names; a broken one is reported like at any step."""
+        try:
+            return self.procedures.by_command(command)
+        except ProcedureError as error:
+            return intake.load_procedure(ctx, error.procedure_id or command)
+
+    def _names_a_procedure(self, command: str) -> bool:
+        try:
+            return self.procedures.by_command(command) is not None
+        except ProcedureError:
+            return True  # it exists but is broken: _start says so
 
     def _offer_procedures(self, ctx: Ctx, text: str, candidates: list[str]) -> None:
         options = candidates or [s.id for s in self.procedures.summaries() if s.valid]
@@ -320,7 +333,7 @@ class Conversation:
 
     def _new(self, ctx: Ctx, args: str) -> None:
         head, _, rest = args.partition(" ")
-        if head and self.procedures.by_command(head.lower()) is not None:
+        if head and self._names_a_procedure(head.lower()):
             self._start(ctx, rest.strip(), head.lower())
         else:
             self._start(ctx, args, None)

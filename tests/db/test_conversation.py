@@ -278,7 +278,7 @@ def test_unknown_user_is_refused_politely_nothing_created_and_the_refusal_audite
 
 def test_a_lead_only_command_is_refused_to_a_member(h):
     h.conversation.registry.command(
-        "secret", lambda ctx, args: ctx.say("chat/pressed.html", note="ok"), lead_only=True
+        "secret", lambda ctx, args: ctx.say("chat/usage.html", usage="ok"), lead_only=True
     )
     out = h.say(ANN, "/secret")
     assert "for leads only" in text_of(out)
@@ -442,3 +442,12 @@ def test_oversized_and_empty_messages_are_answered_cleanly(h):
     assert "at most 4096" in text_of(h.say(ANN, "x" * 5000))
     assert "only read text" in text_of(h.say(ANN, ""))
     assert h.count(Ticket) == 0
+
+
+def test_new_with_a_broken_procedure_says_it_is_being_fixed_and_tells_the_leads(h):
+    path = h.config.procedures_dir / "bug.yaml"
+    path.write_text(path.read_text().replace("type: text", "type: txet"))
+    out = h.say(ANN, "/new bug the page is blank")
+    assert "being fixed" in text_of(out)
+    assert any(r.chat_id == TEAM_CHAT and "txet" in r.text for r in out.replies)
+    assert h.count(Ticket) == 0 and h.actions() == ["procedure.invalid"]
