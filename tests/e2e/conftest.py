@@ -215,8 +215,9 @@ def start_bot(fake_telegram) -> Iterator[Callable[[Config, Any], RunningBot]]:
 @pytest.fixture
 def running_bot(start_bot, migrated) -> RunningBot:
     """The real bot (composition root, engine, SQLite) polling the fake server."""
-    app_module = pytest.importorskip("bot.app", reason="the composition root is not there yet")
-    return start_bot(migrated, app_module.build_services(migrated))
+    from bot.app import build_services
+
+    return start_bot(migrated, build_services(migrated))
 
 
 # --- `sopbot run` as a real process ----------------------------------------------------------
