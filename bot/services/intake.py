@@ -189,7 +189,7 @@ def _pending(
     pending = records.pending_for_ticket(ctx.session, ticket.id)
     if pending is None:
         pending = PendingQuestion(ticket_id=ticket.id, payload={"n": 0})
-        ctx.session.add(pending)
+        records.add_pending(ctx.session, pending)
     pending.kind = kind
     pending.field_name = None
     pending.chat_id = chat_id if chat_id is not None else ctx.incoming.chat_id

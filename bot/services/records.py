@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.db.models import BotMessage, PendingQuestion, Person, StepDone, Ticket, TicketField
@@ -22,20 +22,21 @@ def lock_ticket(session: Session, ticket_id: int) -> Ticket | None:
 
 
 def field_rows(session: Session, ticket_id: int) -> dict[str, TicketField]:
-    rows = session.execute(select(TicketField).where(TicketField.ticket_id == ticket_id)).scalars()
-    return {row.name: row for row in rows}
+    """The ticket's field rows, read once per transaction.
+
+    Every write goes through `set_value`, which keeps this map current, and the rows are the
+    session's own objects: the gate looks at a ticket's values several times per message.
+    """
+    cache = session.info.setdefault("field_rows", {})
+    if ticket_id not in cache:
+        rows = session.execute(select(TicketField).where(TicketField.ticket_id == ticket_id))
+        cache[ticket_id] = {row.name: row for row in rows.scalars()}
+    return cache[ticket_id]
 
 
 def values_of(session: Session, ticket_id: int) -> dict[str, Any]:
-    """Field name -> value; a skipped field is present with None.
-
-    Kept for the life of the transaction (every write goes through `set_value`, which keeps it
-    current): the gate asks for values several times per message.
-    """
-    cache = session.info.setdefault("ticket_values", {})
-    if ticket_id not in cache:
-        cache[ticket_id] = {name: row.value for name, row in field_rows(session, ticket_id).items()}
-    return dict(cache[ticket_id])
+    """Field name -> value; a skipped field is present with None."""
+    return {name: row.value for name, row in field_rows(session, ticket_id).items()}
 
 
 def set_value(
@@ -49,21 +50,16 @@ def set_value(
     now: datetime,
 ) -> Any:
     """Store a field value (None = skipped); returns the previous value."""
-    row = session.execute(
-        select(TicketField).where(TicketField.ticket_id == ticket_id, TicketField.name == name)
-    ).scalar_one_or_none()
-    cached = session.info.get("ticket_values", {}).get(ticket_id)
-    if cached is not None:
-        cached[name] = value
+    rows = field_rows(session, ticket_id)
+    row = rows.get(name)
     if row is None:
-        session.add(
-            TicketField(
-                ticket_id=ticket_id, name=name, value=value, phase=phase, set_by_id=by, set_at=now
-            )
+        rows[name] = TicketField(
+            ticket_id=ticket_id, name=name, value=value, phase=phase, set_by_id=by, set_at=now
         )
+        session.add(rows[name])
         return None
     old = row.value
-    row.value, row.set_by_id, row.set_at = value, by, now
+    row.value, row.set_by_id, row.set_at, row.phase = value, by, now, phase
     return old
 
 
@@ -73,9 +69,22 @@ def steps_done(session: Session, ticket_id: int) -> dict[str, StepDone]:
 
 
 def pending_for_ticket(session: Session, ticket_id: int) -> PendingQuestion | None:
-    return session.execute(
-        select(PendingQuestion).where(PendingQuestion.ticket_id == ticket_id).with_for_update()
-    ).scalar_one_or_none()
+    """The ticket's pending question, locked; read from the database once per transaction."""
+    cache = session.info.setdefault("pending", {})
+    if ticket_id not in cache:
+        cache[ticket_id] = session.execute(
+            select(PendingQuestion)
+            .where(PendingQuestion.ticket_id == ticket_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalar_one_or_none()
+    return cache[ticket_id]
+
+
+def add_pending(session: Session, pending: PendingQuestion) -> None:
+    session.add(pending)
+    if pending.ticket_id is not None:
+        session.info.setdefault("pending", {})[pending.ticket_id] = pending
 
 
 def latest_pending(session: Session, chat_id: int, user_id: int) -> PendingQuestion | None:
@@ -93,7 +102,11 @@ def pending_by_id(session: Session, pending_id: int) -> PendingQuestion | None:
 
 
 def clear_pending(session: Session, ticket_id: int) -> None:
-    session.execute(delete(PendingQuestion).where(PendingQuestion.ticket_id == ticket_id))
+    pending = pending_for_ticket(session, ticket_id)
+    if pending is not None:
+        session.delete(pending)
+        session.flush()  # gone now, so a new question for the ticket can take its place
+    session.info.setdefault("pending", {})[ticket_id] = None
 
 
 def ticket_for_message(session: Session, chat_id: int, message_id: int) -> int | None:
