@@ -40,6 +40,7 @@ steps:
   - {id: triage, title: Triaged}
   - {id: fix, title: Fixed, requires: [system]}
 sla: {due: 8h, remind_every: 2h}
+knowledge: {deflect: false}  # every run follows the same script; deflection is measured apart
 resolution:
   fields:
     - {name: solution, question: What fixed it?, type: text, min_length: 10}
@@ -116,9 +117,20 @@ def _run_engine(url: str, folder: Path, tickets: int) -> tuple[list[float], floa
             if not outcome.replies and not outcome.toast:
                 raise RuntimeError(f"no answer to {text_ or button!r} in ticket {n}")
             now += timedelta(seconds=1)
+        _check_resolved(services, n)
     writes = counter.rows / messages
     services.close()
     return latencies, writes, messages
+
+
+def _check_resolved(services, number: int) -> None:
+    """The script must have carried the ticket all the way, or the figures mean nothing."""
+    from bot.db.models import Ticket
+
+    with services.db.reading() as session:
+        status = session.get(Ticket, number).status
+    if status != "resolved":
+        raise RuntimeError(f"ticket {number} ended {status}, not resolved: the script is off")
 
 
 def _run_floor(url: str, messages: int, writes_per_message: int) -> float:
