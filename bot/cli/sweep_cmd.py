@@ -1,0 +1,105 @@
+"""`sopbot sweep [--now ISO-8601] [--dry-run]`: one overdue sweep, for cron and for tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from datetime import UTC, datetime
+
+from bot.cli.common import Exit, load, subcommand
+from bot.config import ENV_TOKEN, Config
+from bot.render import html_to_text, shorten
+from bot.services.database import Database
+from bot.services.sweep import SweepReport, sweep
+
+
+def register(sub, common) -> None:
+    cmd = subcommand(sub, common, "sweep", "chase overdue tickets once (digests, escalations)")
+    cmd.add_argument(
+        "--now",
+        metavar="ISO-8601",
+        help="the time to sweep at (default: the clock); without an offset, the team's timezone",
+    )
+    cmd.add_argument(
+        "--dry-run", action="store_true", help="print what would be sent; send and change nothing"
+    )
+    cmd.set_defaults(func=run)
+
+
+def parse_now(text: str | None, config: Config) -> datetime:
+    if not text:
+        return datetime.now(UTC)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        example = "2026-03-02T09:00+01:00"
+        raise Exit(2, f"--now: expected an ISO-8601 time like {example}, got {text!r}") from None
+    return when.replace(tzinfo=config.tz) if when.tzinfo is None else when
+
+
+def run(args) -> int:
+    from bot.cli.run_cmd import configure_logging, migrate_database
+    from bot.procedures.store import ProcedureStore
+
+    config = load(args)
+    now = parse_now(args.now, config)
+    if not args.dry_run and not config.telegram.token:
+        raise Exit(
+            2,
+            f"no Telegram token: set {ENV_TOKEN} or telegram.token in the config file "
+            "(or use --dry-run to see what would be sent)",
+        )
+    configure_logging(config)
+    if config.database.auto_migrate:
+        migrate_database(config)
+    db = Database.from_url(config.database.url)
+    procedures = ProcedureStore(config.procedures_dir)
+    try:
+        if args.dry_run:
+            report = sweep(db, config, procedures, _NoSender(), now, dry_run=True)
+        else:
+            report = asyncio.run(_sweep_through_telegram(db, config, procedures, now))
+    finally:
+        db.dispose()
+    print_report(report)
+    return 1 if report.failed else 0
+
+
+async def _sweep_through_telegram(db, config: Config, procedures, now: datetime) -> SweepReport:
+    """The same Bot API settings as `sopbot run`: token, base_url, HTML messages."""
+    from telegram.constants import ParseMode
+    from telegram.ext import Defaults, ExtBot
+
+    from bot.telegram.sweep_job import BotSender
+
+    os.environ.setdefault("PTB_TIMEDELTA", "1")  # as bot.telegram.application does
+    tg = config.telegram
+    bot = ExtBot(tg.token, base_url=tg.base_url, defaults=Defaults(parse_mode=ParseMode.HTML))
+    async with bot:
+        sender = BotSender(bot, asyncio.get_running_loop())
+        return await asyncio.to_thread(sweep, db, config, procedures, sender, now)
+
+
+class _NoSender:
+    """A dry run never sends; this is here only to satisfy the sweep's signature."""
+
+    def send(self, reply) -> int:
+        raise AssertionError("a dry run does not send")
+
+
+def print_report(report: SweepReport) -> None:
+    verb = "would send" if report.dry_run else "sent"
+    print(f"sweep at {report.now.isoformat()}{' (dry run)' if report.dry_run else ''}")
+    for s in report.sent:
+        numbers = ", ".join(f"#{n}" for n in s.ticket_ids) if s.kind != "daily" else ""
+        where = f"{verb} {s.kind} to chat {s.chat_id}"
+        if s.message_id is not None:
+            where += f" (message {s.message_id})"
+        print(f"{where}: {numbers or shorten(html_to_text(s.text), 80)}")
+    for f in report.failed:
+        print(f"failed {f.kind} to chat {f.chat_id}: {f.error}", file=sys.stderr)
+    print(
+        f"{report.reminded} ticket(s) reminded, {report.escalated} escalated, "
+        f"{report.deferred} deferred, {report.stopped} no longer chased"
+    )

@@ -1,0 +1,691 @@
+"""The overdue sweep on SQLite and PostgreSQL, with an injected clock and a recording sender."""
+
+from __future__ import annotations
+
+import threading
+import time as clock
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.config import ChatConfig, Config, DatabaseConfig, RemindersConfig
+from bot.db.models import AuditEvent, Reminder, Ticket
+from bot.procedures.store import ProcedureStore
+from bot.render import html_to_text
+from bot.services import sweep as sweep_module
+from bot.services.audit import record
+from bot.services.database import Database
+from bot.services.messages import Reply
+from bot.services.sweep import LEASE, sweep
+from bot.services.verify import verify_chain
+from tests.helpers.engine import ANN, BOB, LEAD, Harness, make_config, text_of
+
+TEAM = -100  # the default team chat, where the leads are
+OPS = -200
+BERLIN = "Europe/Berlin"
+
+BUG_YAML = """\
+title: Bug report
+fields:
+  - name: summary
+    question: What is broken?
+sla:
+  due: 8h
+  remind_every: 2h
+  escalate_after: 2
+"""
+
+
+class RecordingSender:
+    """A sender double: keeps what it was given, fails for chosen chats, can be slow."""
+
+    def __init__(self, *, fail: set[int] | None = None, delay: float = 0.0):
+        self.replies: list[Reply] = []
+        self.fail = fail or set()
+        self.delay = delay
+        self._next = 1000
+        self._lock = threading.Lock()
+
+    def send(self, reply: Reply) -> int:
+        if reply.chat_id in self.fail:
+            raise ConnectionError(f"chat {reply.chat_id} unreachable")
+        clock.sleep(self.delay)
+        with self._lock:
+            self._next += 1
+            self.replies.append(reply)
+            return self._next
+
+    def to(self, chat_id: int, kind: str | None = None) -> list[Reply]:
+        return [
+            r for r in self.replies if r.chat_id == chat_id and (kind is None or r.kind == kind)
+        ]
+
+
+@pytest.fixture
+def procedures(tmp_path: Path) -> ProcedureStore:
+    folder = tmp_path / "procedures"
+    folder.mkdir()
+    (folder / "bug.yaml").write_text(BUG_YAML, encoding="utf-8")
+    return ProcedureStore(folder)
+
+
+def team_config(database_url: str, tmp_path: Path, **reminders) -> Config:
+    return Config(
+        database=DatabaseConfig(url=database_url, auto_migrate=False),
+        procedures_dir=tmp_path / "procedures",
+        timezone=BERLIN,
+        leads=frozenset({LEAD.user_id}),
+        chats=(ChatConfig(TEAM, "Team"), ChatConfig(OPS, "Ops")),
+        reminders=RemindersConfig(**reminders),
+    )
+
+
+@pytest.fixture
+def config(database_url, tmp_path) -> Config:
+    return team_config(database_url, tmp_path)
+
+
+def add_ticket(
+    db: Database,
+    number: int,
+    *,
+    due: datetime,
+    chat: int | None = TEAM,
+    status: str = "open",
+    title: str | None = None,
+    assignee: tuple[int, str] | None = None,
+    procedure: str = "bug",
+) -> None:
+    opened = due - timedelta(hours=8)
+    with db.transaction() as s:
+        s.add(
+            Ticket(
+                id=number,
+                procedure_id=procedure,
+                procedure_version="v1",
+                title=title or f"Problem {number}",
+                status=status,
+                reporter_id=ANN.user_id,
+                reporter_name=ANN.name,
+                chat_id=ANN.user_id,
+                chat_type="private",
+                home_chat_id=chat,
+                assignee_id=assignee[0] if assignee else None,
+                assignee_name=assignee[1] if assignee else None,
+                created_at=opened,
+                updated_at=opened,
+                opened_at=opened,
+                due_at=due,
+                chase_at=due,
+            )
+        )
+
+
+def ticket(db: Database, number: int) -> Ticket:
+    with db.reading() as s:
+        return s.get(Ticket, number)
+
+
+def actions(db: Database, action: str) -> list[AuditEvent]:
+    with db.reading() as s:
+        q = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+        return list(s.scalars(q))
+
+
+def count(db: Database, model) -> int:
+    with db.reading() as s:
+        return s.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def digest_ids(reply: Reply) -> list[int]:
+    return [int(b.data.split(":")[2]) for row in reply.buttons for b in row if ":on:" in b.data]
+
+
+# --- digests --------------------------------------------------------------------------------
+
+
+def test_overdue_tickets_get_one_digest_per_chat_not_one_message_each(db, config, procedures, now):
+    for n in (1, 2, 3):
+        add_ticket(db, n, due=now - timedelta(hours=n), chat=TEAM)
+    for n in (4, 5):
+        add_ticket(db, n, due=now - timedelta(minutes=30), chat=OPS)
+    add_ticket(db, 6, due=now + timedelta(hours=1), chat=TEAM)  # not late yet
+    sender = RecordingSender()
+
+    report = sweep(db, config, procedures, sender, now)
+
+    assert [(r.chat_id, r.kind) for r in sender.replies] == [(TEAM, "digest"), (OPS, "digest")]
+    assert digest_ids(sender.to(TEAM)[0]) == [3, 2, 1]  # most late first
+    assert digest_ids(sender.to(OPS)[0]) == [4, 5]
+    assert report.reminded == 5 and len(report.digests) == 2
+    assert ticket(db, 6).remind_count == 0
+    assert count(db, Reminder) == 2
+
+
+def test_a_digest_names_each_ticket_its_assignee_and_how_late_with_buttons(
+    db, config, procedures, now
+):
+    add_ticket(
+        db,
+        7,
+        due=now - timedelta(hours=2, minutes=10),
+        title="<b>Printer</b> & fax",
+        assignee=(BOB.user_id, "Bob <admin>"),
+    )
+    add_ticket(db, 8, due=now - timedelta(minutes=45))
+    sender = RecordingSender()
+
+    sweep(db, config, procedures, sender, now)
+
+    (digest,) = sender.replies
+    assert "&lt;b&gt;Printer&lt;/b&gt; &amp; fax" in digest.text
+    assert f'<a href="tg://user?id={BOB.user_id}">Bob &lt;admin&gt;</a>' in digest.text
+    text = html_to_text(digest.text)
+    assert "2 overdue tickets" in text
+    assert "#7" in text and "2h 10m late" in text
+    assert "#8" in text and "unassigned" in text and "45m late" in text
+    assert [[b.data for b in row] for row in digest.buttons] == [
+        ["r:on:7", "r:sn:7", "r:sh:7"],
+        ["r:on:8", "r:sn:8", "r:sh:8"],
+    ]
+    assert [b.label for b in digest.buttons[0]] == ["#7 On it", "Snooze 1 h", "Show"]
+
+
+def test_a_reminder_is_recorded_and_audited_per_ticket_by_the_bot(db, config, procedures, now):
+    add_ticket(db, 1, due=now - timedelta(hours=1))
+    add_ticket(db, 2, due=now - timedelta(hours=1))
+
+    sweep(db, config, procedures, RecordingSender(), now)
+
+    t = ticket(db, 1)
+    assert (t.remind_count, t.last_reminded_at, t.chase_at) == (1, now, now + timedelta(hours=2))
+    events = actions(db, "reminder.sent")
+    assert [e.ticket_id for e in events] == [1, 2]
+    assert {e.actor_name for e in events} == {"sopbot"} and events[0].actor_id is None
+    assert events[0].details["chat_id"] == TEAM and events[0].details["reminder"] == 1
+    with db.reading() as s:
+        (reminder,) = s.scalars(select(Reminder))
+        assert (reminder.kind, reminder.ticket_ids, reminder.chat_id) == ("digest", [1, 2], TEAM)
+        assert verify_chain(s).ok
+
+
+def test_tickets_no_longer_active_stop_being_chased(db, config, procedures, now):
+    add_ticket(db, 1, due=now - timedelta(hours=1), status="resolved")
+    add_ticket(db, 2, due=now - timedelta(hours=1), status="closed")
+    sender = RecordingSender()
+
+    report = sweep(db, config, procedures, sender, now)
+
+    assert sender.replies == []
+    assert ticket(db, 1).chase_at is None and ticket(db, 2).chase_at is None
+    assert report.stopped == 2
+
+
+def test_a_ticket_started_privately_is_chased_in_the_default_team_chat(db, config, procedures, now):
+    add_ticket(db, 1, due=now - timedelta(hours=1), chat=None)
+    sender = RecordingSender()
+    sweep(db, config, procedures, sender, now)
+    assert [r.chat_id for r in sender.replies] == [TEAM]
+
+
+def test_an_unreadable_procedure_is_chased_with_the_defaults(db, config, procedures, now):
+    add_ticket(db, 1, due=now - timedelta(hours=1), procedure="gone")
+    sender = RecordingSender()
+    sweep(db, config, procedures, sender, now)
+    assert len(sender.replies) == 1
+    assert ticket(db, 1).chase_at == now + timedelta(hours=4)
+
+
+# --- cadence, restarts, failures ------------------------------------------------------------
+
+
+def test_a_ticket_is_reminded_again_only_after_remind_every(db, config, procedures, now):
+    add_ticket(db, 1, due=now - timedelta(hours=1))
+    sender = RecordingSender()
+
+    sweep(db, config, procedures, sender, now)
+    sweep(db, config, procedures, sender, now + timedelta(hours=1))
+    sweep(db, config, procedures, sender, now + timedelta(hours=1, minutes=59))
+    assert len(sender.replies) == 1
+    sweep(db, config, procedures, sender, now + timedelta(hours=2))
+    assert len(sender.replies) == 2
+    assert ticket(db, 1).remind_count == 2
+
+
+def test_a_restart_at_the_same_moment_sends_nothing_again(
+    db, database_url, config, procedures, now
+):
+    add_ticket(db, 1, due=now - timedelta(hours=1))
+    add_ticket(db, 2, due=now - timedelta(hours=1), chat=OPS)
+    sweep(db, config, procedures, RecordingSender(), now)
+
+    restarted = Database.from_url(database_url)
+    try:
+        again = RecordingSender()
+        report = sweep(restarted, config, ProcedureStore(config.procedures_dir), again, now)
+    finally:
+        restarted.dispose()
+    assert again.replies == [] and report.sent == []
+    assert count(db, Reminder) == 2
+    assert len(actions(db, "reminder.sent")) == 2
+
+
+def test_a_failed_send_is_not_marked_sent_and_is_retried_next_sweep(db, config, procedures, now):
+    add_ticket(db, 1, due=now - timedelta(hours=1), chat=TEAM)
+    add_ticket(db, 2, due=now - timedelta(hours=1), chat=OPS)
+    broken = RecordingSender(fail={OPS})
+
+    report = sweep(db, config, procedures, broken, now)
+
+    assert [r.chat_id for r in broken.replies] == [TEAM]
+    assert [(f.chat_id, f.kind, f.ticket_ids) for f in report.failed] == [(OPS, "digest", (2,))]
+    t = ticket(db, 2)
+    assert (t.remind_count, t.last_reminded_at) == (0, None)
+    assert t.chase_at <= now  # due again: the next sweep retries it
+    assert [e.ticket_id for e in actions(db, "reminder.sent")] == [1]
+
+    fixed = RecordingSender()
+    sweep(db, config, procedures, fixed, now + timedelta(minutes=1))
+    assert [r.chat_id for r in fixed.replies] == [OPS]
+    assert ticket(db, 2).remind_count == 1
+
+
+def test_a_dry_run_reports_what_would_be_sent_and_writes_nothing(db, config, procedures, now):
+    add_ticket(db, 1, due=now - timedelta(hours=1))
+    add_ticket(db, 2, due=now - timedelta(hours=1), status="resolved")
+    sender = RecordingSender()
+
+    report = sweep(db, config, procedures, sender, now, dry_run=True)
+
+    assert sender.replies == []
+    assert [(s.chat_id, s.ticket_ids) for s in report.digests] == [(TEAM, (1,))]
+    assert ticket(db, 1).remind_count == 0 and ticket(db, 1).chase_at is not None
+    assert ticket(db, 2).chase_at is not None
+    assert count(db, Reminder) == 0 and count(db, AuditEvent) == 0
+
+
+# --- quiet hours, snooze --------------------------------------------------------------------
+
+
+def test_quiet_hours_defer_reminders_to_the_morning_without_dropping_them(
+    db, database_url, tmp_path, procedures
+):
+    config = team_config(database_url, tmp_path, quiet_hours=(time(20, 0), time(8, 0)))
+    evening = datetime.fromisoformat("2026-03-02T22:00:00+01:00")
+    add_ticket(db, 1, due=evening - timedelta(hours=1))
+    sender = RecordingSender()
+
+    report = sweep(db, config, procedures, sender, evening)
+
+    morning = datetime.fromisoformat("2026-03-03T08:00:00+01:00")
+    assert sender.replies == [] and report.deferred == 1
+    assert ticket(db, 1).chase_at == morning
+    sweep(db, config, procedures, sender, morning - timedelta(minutes=1))
+    assert sender.replies == []
+    sweep(db, config, procedures, sender, morning)
+    assert len(sender.replies) == 1
+
+
+def test_non_working_days_defer_reminders_to_the_next_working_day(
+    db, database_url, tmp_path, procedures
+):
+    config = team_config(database_url, tmp_path, working_days=(0, 1, 2, 3, 4))
+    saturday = datetime.fromisoformat("2026-03-07T11:00:00+01:00")
+    add_ticket(db, 1, due=saturday - timedelta(hours=1))
+    sweep(db, config, procedures, RecordingSender(), saturday)
+    assert ticket(db, 1).chase_at == datetime.fromisoformat("2026-03-09T00:00:00+01:00")
+
+
+# --- escalation -----------------------------------------------------------------------------
+
+
+def test_escalation_reaches_the_leads_once_per_level(db, config, procedures, now):
+    add_ticket(db, 1, due=now - timedelta(hours=1), chat=OPS)
+    sender = RecordingSender()
+
+    for step in range(6):  # six reminders, two hours apart, nobody acts
+        sweep(db, config, procedures, sender, now + timedelta(hours=2 * step))
+
+    assert len(sender.to(OPS, "digest")) == 6
+    escalations = sender.to(TEAM, "escalation")
+    assert len(escalations) == 2
+    assert "level 1" in html_to_text(escalations[0].text)
+    assert "level 2" in html_to_text(escalations[1].text)
+    assert "in Ops" in html_to_text(escalations[0].text)
+    events = actions(db, "reminder.escalated")
+    assert [e.details["level"] for e in events] == [1, 2]
+    assert ticket(db, 1).escalation_level == 2
+
+
+def test_without_a_team_chat_each_lead_is_told_privately(
+    db, database_url, tmp_path, procedures, now
+):
+    config = team_config(database_url, tmp_path)
+    config = Config(**{**config.__dict__, "chats": (), "leads": frozenset({LEAD.user_id, 77})})
+    add_ticket(db, 1, due=now - timedelta(hours=1), chat=OPS)
+    sender = RecordingSender()
+    for step in range(3):
+        sweep(db, config, procedures, sender, now + timedelta(hours=2 * step))
+    assert sorted(r.chat_id for r in sender.replies if r.kind == "escalation") == [
+        LEAD.user_id,
+        77,
+    ]
+
+
+def test_an_escalation_that_fails_to_send_is_retried_without_a_new_digest(
+    db, config, procedures, now
+):
+    add_ticket(db, 1, due=now - timedelta(hours=1), chat=OPS)
+    sender = RecordingSender()
+    sweep(db, config, procedures, sender, now)
+    sweep(db, config, procedures, sender, now + timedelta(hours=2))
+    leads_down = RecordingSender(fail={TEAM})
+    report = sweep(db, config, procedures, leads_down, now + timedelta(hours=4))
+    assert [r.kind for r in leads_down.replies] == ["digest"]
+    assert [f.kind for f in report.failed] == ["escalation"]
+    assert ticket(db, 1).escalation_level == 0
+
+    back = RecordingSender()
+    sweep(db, config, procedures, back, now + timedelta(hours=4, minutes=1))
+    assert [(r.chat_id, r.kind) for r in back.replies] == [(TEAM, "escalation")]
+    assert ticket(db, 1).escalation_level == 1
+    assert ticket(db, 1).chase_at == now + timedelta(hours=6)
+
+
+# --- the daily plan -------------------------------------------------------------------------
+
+
+def test_the_daily_plan_goes_to_each_team_chat_once_a_day(db, database_url, tmp_path, procedures):
+    config = team_config(database_url, tmp_path, daily_digest=time(9, 0))
+    morning = datetime.fromisoformat("2026-03-02T09:05:00+01:00")
+    add_ticket(db, 1, due=morning - timedelta(hours=1), assignee=(BOB.user_id, "Bob"))
+    add_ticket(db, 2, due=morning + timedelta(hours=3))
+    add_ticket(db, 3, due=morning + timedelta(days=2), chat=OPS)
+    sender = RecordingSender()
+
+    sweep(db, config, procedures, sender, morning - timedelta(minutes=10))
+    assert sender.to(TEAM, "daily") == []
+    sweep(db, config, procedures, sender, morning)
+    sweep(db, config, procedures, sender, morning + timedelta(hours=1))
+
+    (team_plan,) = sender.to(TEAM, "daily")
+    (ops_plan,) = sender.to(OPS, "daily")
+    text = html_to_text(team_plan.text)
+    assert "Open: 2" in text and "Bob 1" in text and "unassigned 1" in text
+    assert "Overdue (1)" in text and "#1" in text
+    assert "Due today (1)" in text and "#2" in text
+    assert "Open: 1" in html_to_text(ops_plan.text)
+    assert len(actions(db, "reminder.daily_plan")) == 2
+
+    sweep(db, config, procedures, sender, morning + timedelta(days=1))
+    assert len(sender.to(TEAM, "daily")) == 2
+
+
+def test_a_daily_plan_that_fails_to_send_is_retried(db, database_url, tmp_path, procedures):
+    config = team_config(database_url, tmp_path, daily_digest=time(9, 0))
+    morning = datetime.fromisoformat("2026-03-02T09:05:00+01:00")
+    report = sweep(db, config, procedures, RecordingSender(fail={TEAM}), morning)
+    assert [(f.chat_id, f.kind) for f in report.failed] == [(TEAM, "daily")]
+    sender = RecordingSender()
+    sweep(db, config, procedures, sender, morning + timedelta(minutes=1))
+    assert [r.kind for r in sender.to(TEAM)] == ["daily"] and sender.to(OPS) == []
+
+
+# --- two sweepers at once -------------------------------------------------------------------
+
+
+def test_two_concurrent_sweepers_never_send_the_same_reminder_twice(
+    database_url, tmp_path, procedures, now
+):
+    config = team_config(database_url, tmp_path, daily_digest=time(9, 0))
+    chats = [-(1000 + i) for i in range(8)]
+    setup = Database.from_url(database_url)
+    number = 0
+    for chat in chats:
+        for _ in range(3):
+            number += 1
+            add_ticket(setup, number, due=now - timedelta(hours=1), chat=chat)
+    setup.dispose()
+
+    senders = [RecordingSender(delay=0.02), RecordingSender(delay=0.02)]
+    dbs = [Database.from_url(database_url) for _ in senders]
+    start = threading.Barrier(len(senders))
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            start.wait()
+            sweep(dbs[i], config, procedures, senders[i], now)
+        except BaseException as e:  # surfaced below, in the test's thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(senders))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    for d in dbs:
+        d.dispose()
+
+    assert errors == []
+    replies = [r for s in senders for r in s.replies]
+    reminded = [n for r in replies if r.kind == "digest" for n in digest_ids(r)]
+    assert sorted(reminded) == list(range(1, number + 1))  # each ticket exactly once
+    daily = sorted(r.chat_id for r in replies if r.kind == "daily")
+    assert daily == sorted(c.id for c in config.chats)  # each plan exactly once
+    check = Database.from_url(database_url)
+    try:
+        assert len(actions(check, "reminder.sent")) == number
+        assert count(check, Reminder) == len(replies)
+    finally:
+        check.dispose()
+
+
+def test_a_sweeper_running_while_another_sends_finds_nothing_to_send(
+    db, database_url, config, procedures, now
+):
+    add_ticket(db, 1, due=now - timedelta(hours=1), chat=TEAM)
+    add_ticket(db, 2, due=now - timedelta(hours=1), chat=OPS)
+    other_db = Database.from_url(database_url)
+    other = RecordingSender()
+
+    class SweepsMeanwhile(RecordingSender):
+        def send(self, reply: Reply) -> int:
+            if not other.replies and not self.replies:
+                sweep(other_db, config, procedures, other, now)  # a second process, mid-send
+            return super().send(reply)
+
+    first = SweepsMeanwhile()
+    try:
+        sweep(db, config, procedures, first, now)
+    finally:
+        other_db.dispose()
+    assert other.replies == []
+    assert sorted(r.chat_id for r in first.replies) == [OPS, TEAM]
+
+
+def test_an_interrupted_sweep_records_what_it_sent_and_releases_what_it_did_not_try(
+    db, config, procedures, now
+):
+    for n, chat in enumerate((TEAM, OPS, -300), start=1):
+        add_ticket(db, n, due=now - timedelta(hours=1), chat=chat)
+
+    class StopsAtTheSecond(RecordingSender):
+        def send(self, reply: Reply) -> int:
+            if self.replies:
+                raise KeyboardInterrupt  # the process is stopped during the second send
+            return super().send(reply)
+
+    with pytest.raises(KeyboardInterrupt):
+        sweep(db, config, procedures, StopsAtTheSecond(), now)
+    assert ticket(db, 1).remind_count == 1  # sent and recorded
+    assert ticket(db, 2).chase_at > now  # in flight: keeps its lease, it may have arrived
+    assert ticket(db, 3).chase_at <= now  # never tried: due again at once
+
+    later = RecordingSender()
+    sweep(db, config, procedures, later, now + timedelta(minutes=1))
+    assert [r.chat_id for r in later.replies] == [-300]
+    sweep(db, config, procedures, later, now + LEASE + timedelta(minutes=1))
+    assert [r.chat_id for r in later.replies] == [-300, OPS]
+
+
+def test_a_crash_between_send_and_record_repeats_that_digest_only_after_the_lease(
+    db, config, procedures, now, monkeypatch
+):
+    add_ticket(db, 1, due=now - timedelta(hours=1))
+
+    def crash(self):
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(sweep_module._Book, "flush", crash)
+    sender = RecordingSender()
+    with pytest.raises(RuntimeError):
+        sweep(db, config, procedures, sender, now)
+    monkeypatch.undo()
+    assert len(sender.replies) == 1 and ticket(db, 1).remind_count == 0
+
+    sweep(db, config, procedures, sender, now + LEASE - timedelta(seconds=1))
+    assert len(sender.replies) == 1  # the lease holds
+    sweep(db, config, procedures, sender, now + LEASE)
+    assert len(sender.replies) == 2  # the documented limit: one repeat, nothing lost
+    assert ticket(db, 1).remind_count == 1
+
+
+# --- the buttons ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def team(database_url, tmp_path, now):
+    """The conversation engine with the sweep's buttons installed, and a clock."""
+    h = Harness(make_config(tmp_path, database_url), now)
+    yield h
+    h.close()
+
+
+def test_on_it_assigns_an_unassigned_ticket_to_the_presser_and_acknowledges(team, now):
+    add_ticket(team.db, 1, due=now - timedelta(hours=1), procedure="access")
+    outcome = team.press(BOB, "r:on:1", chat=TEAM)
+    assert "yours" in outcome.toast
+    t = team.ticket(1)
+    assert (t.assignee_id, t.acknowledged_at, t.status) == (BOB.user_id, now, "in_progress")
+    assert {"ticket.assigned", "reminder.acknowledged"} <= set(team.actions(1))
+
+
+def test_on_it_on_someone_elses_ticket_only_acknowledges(team, now):
+    add_ticket(
+        team.db,
+        1,
+        due=now - timedelta(hours=1),
+        procedure="access",
+        assignee=(ANN.user_id, ANN.name),
+    )
+    outcome = team.press(BOB, "r:on:1", chat=TEAM)
+    assert ANN.name in outcome.toast
+    assert team.ticket(1).assignee_id == ANN.user_id
+    assert "ticket.assigned" not in team.actions(1)
+    assert "reminder.acknowledged" in team.actions(1)
+
+
+def test_on_it_is_progress_so_the_reminder_count_starts_again(team, now):
+    add_ticket(team.db, 1, due=now - timedelta(hours=1), procedure="access")
+    sender = RecordingSender()
+    for step in range(2):
+        sweep(
+            team.db, team.config, team.services.procedures, sender, now + timedelta(hours=2 * step)
+        )
+    assert team.ticket(1).remind_count == 2
+    team.tick(hours=2, minutes=30)
+    team.press(BOB, "r:on:1", chat=TEAM)
+    sweep(team.db, team.config, team.services.procedures, sender, now + timedelta(hours=4))
+    t = team.ticket(1)
+    assert (t.remind_count, t.escalation_level) == (1, 0)
+    assert not [r for r in sender.replies if r.kind == "escalation"]
+
+
+def test_snooze_holds_the_reminders_for_an_hour(team, now):
+    add_ticket(team.db, 1, due=now - timedelta(hours=1), procedure="access")
+    outcome = team.press(ANN, "r:sn:1", chat=TEAM)
+    assert "snoozed until" in outcome.toast
+    t = team.ticket(1)
+    assert t.snoozed_until == now + timedelta(hours=1) and t.chase_at == t.snoozed_until
+    assert "reminder.snoozed" in team.actions(1)
+
+    sender = RecordingSender()
+    sweep(team.db, team.config, team.services.procedures, sender, now + timedelta(minutes=59))
+    assert sender.replies == []
+    sweep(team.db, team.config, team.services.procedures, sender, now + timedelta(hours=1))
+    assert len(sender.replies) == 1
+
+
+def test_show_answers_with_the_tickets_summary(team, now):
+    add_ticket(
+        team.db,
+        1,
+        due=now - timedelta(hours=1),
+        procedure="access",
+        title="VPN <down>",
+        assignee=(ANN.user_id, ANN.name),
+    )
+    outcome = team.press(BOB, "r:sh:1", chat=TEAM)
+    text = text_of(outcome)
+    assert "#1 · VPN <down>" in text
+    assert "Status: open" in text and f"Assignee: {ANN.name}" in text and "1h late" in text
+    assert "&lt;down&gt;" in outcome.replies[0].text
+
+
+@pytest.mark.parametrize(
+    ("data", "toast"),
+    [
+        ("r:xx:1", "not valid"),
+        ("r:on:abc", "not valid"),
+        ("r:on:1:2", "not valid"),
+        ("r:on", "not valid"),
+        ("r:sn:-1", "not valid"),
+        ("r:on:4242", "no longer exists"),
+        ("r:sn:2", "resolved"),
+    ],
+)
+def test_stale_or_tampered_buttons_get_a_clear_answer(team, now, data, toast):
+    add_ticket(team.db, 2, due=now - timedelta(hours=1), procedure="access", status="resolved")
+    outcome = team.press(BOB, data, chat=TEAM)
+    assert toast in outcome.toast
+    assert team.ticket(2).snoozed_until is None
+
+
+def test_the_digest_buttons_fit_telegrams_callback_limit(db, config, procedures, now):
+    add_ticket(db, 999_999_999, due=now - timedelta(hours=1))
+    sender = RecordingSender()
+    sweep(db, config, procedures, sender, now)
+    assert all(len(b.data.encode()) <= 64 for row in sender.replies[0].buttons for b in row)
+
+
+def test_a_chat_with_many_overdue_tickets_gets_one_digest_within_telegrams_limits(
+    db, config, procedures, now
+):
+    for n in range(1, 46):
+        add_ticket(db, n, due=now - timedelta(hours=1), title="&" * 300)
+    sender = RecordingSender()
+    report = sweep(db, config, procedures, sender, now)
+    (digest,) = sender.replies
+    assert len(digest.text) <= 4096 and len(digest.buttons) * 3 <= 100
+    assert "more" in html_to_text(digest.text)
+    assert report.reminded == len(digest.buttons)
+    # The rest lead the next sweep's digest.
+    nxt = RecordingSender()
+    sweep(db, config, procedures, nxt, now + timedelta(minutes=1))
+    assert len(nxt.replies) == 1
+
+
+def test_audit_helper_and_sweep_share_one_chain(db, config, procedures, now):
+    from bot.domain.actors import SYSTEM
+
+    with db.transaction() as s:
+        record(s, now=now, actor=SYSTEM, action="test.before")
+    add_ticket(db, 1, due=now - timedelta(hours=1))
+    sweep(db, config, procedures, RecordingSender(), now)
+    with db.transaction() as s:
+        record(s, now=now, actor=SYSTEM, action="test.after")
+    with db.reading() as s:
+        assert verify_chain(s).ok
