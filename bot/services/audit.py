@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import AuditEvent, Counter
@@ -13,22 +14,25 @@ from bot.domain.actors import Actor
 from bot.domain.audit_chain import GENESIS, canonical_event, chain_hash
 from bot.domain.procedure import Procedure
 
+_COUNTERS = Counter.__table__
+_EVENTS = AuditEvent.__table__
 
-def next_value(session: Session, name: str) -> int:
-    """Take the next number of a gapless counter; the row stays locked until commit."""
-    counters = Counter.__table__
-    # Core, not an ORM-enabled UPDATE: no session synchronisation is needed for this row, and
-    # the ORM path costs several times more on every audited action.
+
+def next_value(session: Session, name: str, count: int = 1) -> int:
+    """Take the next `count` numbers of a gapless counter and return the last one; the row
+    stays locked until commit, which also serialises concurrent writers of the audit chain."""
+    # Core, not an ORM-enabled UPDATE: nothing in the session needs synchronising with this
+    # row, and the ORM path costs several times more on every audited action.
     value = session.connection().execute(
-        update(counters)
-        .where(counters.c.name == name)
-        .values(value=counters.c.value + 1)
-        .returning(counters.c.value)
+        update(_COUNTERS)
+        .where(_COUNTERS.c.name == name)
+        .values(value=_COUNTERS.c.value + count)
+        .returning(_COUNTERS.c.value)
     ).scalar_one_or_none()
     if value is None:
-        session.add(Counter(name=name, value=1))
+        session.add(Counter(name=name, value=count))
         session.flush()
-        value = 1
+        value = count
     return value
 
 
@@ -43,42 +47,54 @@ def record(
     procedure: Procedure | None = None,
     procedure_id: str | None = None,
     procedure_version: str | None = None,
-) -> AuditEvent:
-    """Append one event to the chain; it commits or rolls back with the change it records."""
-    seq = next_value(session, "audit")  # also serialises concurrent writers of the chain
-    head = session.info.get("audit_head")
-    if head is not None and head[0] == seq - 1:
-        prev_hash = head[1]  # the previous event was written in this same transaction
-    else:
-        prev = session.execute(select(AuditEvent.hash).where(AuditEvent.id == seq - 1)).scalar()
-        prev_hash = prev or GENESIS
+) -> str:
+    """Append one event to the chain; it commits or rolls back with the change it records.
+
+    Returns the event's hash."""
     if procedure is not None:
         procedure_id, procedure_version = procedure.id, procedure.version
-    details = details or {}
-    canonical = canonical_event(
-        seq=seq,
-        at=now,
-        actor_id=actor.user_id,
-        actor_name=actor.name,
-        ticket_id=ticket_id,
-        action=action,
-        details=details,
-        procedure_id=procedure_id,
-        procedure_version=procedure_version,
-    )
-    event = AuditEvent(
-        id=seq,
-        at=now,
-        actor_id=actor.user_id,
-        actor_name=actor.name,
-        ticket_id=ticket_id,
-        action=action,
-        details=details,
-        procedure_id=procedure_id,
-        procedure_version=procedure_version,
-        prev_hash=prev_hash,
-        hash=chain_hash(prev_hash, canonical),
-    )
-    session.add(event)
-    session.info["audit_head"] = (seq, event.hash)
-    return event
+    event = {
+        "ticket_id": ticket_id,
+        "action": action,
+        "details": details or {},
+        "procedure_id": procedure_id,
+        "procedure_version": procedure_version,
+    }
+    return record_many(session, now=now, actor=actor, events=[event])
+
+
+def record_many(
+    session: Session, *, now: datetime, actor: Actor, events: Sequence[dict[str, Any]]
+) -> str:
+    """Append several events by one actor at one moment: one counter update and one insert
+    for the lot (a sweep may audit thousands). Each event is a dict with `action` and
+    optionally `ticket_id`, `details`, `procedure_id`, `procedure_version`. Returns the last
+    hash."""
+    if not events:
+        raise ValueError("no events to record")
+    last = next_value(session, "audit", len(events))
+    first = last - len(events) + 1
+    head = session.info.get("audit_head")
+    if head is not None and head[0] == first - 1:
+        prev_hash = head[1]  # the previous event was written in this same transaction
+    else:
+        prev = session.execute(select(AuditEvent.hash).where(AuditEvent.id == first - 1)).scalar()
+        prev_hash = prev or GENESIS
+    rows = []
+    for seq, e in enumerate(events, start=first):
+        fields = {
+            "at": now,
+            "actor_id": actor.user_id,
+            "actor_name": actor.name,
+            "ticket_id": e.get("ticket_id"),
+            "action": e["action"],
+            "details": e.get("details") or {},
+            "procedure_id": e.get("procedure_id"),
+            "procedure_version": e.get("procedure_version"),
+        }
+        digest = chain_hash(prev_hash, canonical_event(seq=seq, **fields))
+        rows.append({"id": seq, **fields, "prev_hash": prev_hash, "hash": digest})
+        prev_hash = digest
+    session.connection().execute(insert(_EVENTS), rows)
+    session.info["audit_head"] = (last, prev_hash)
+    return prev_hash

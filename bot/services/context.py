@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.config import Config
-from bot.db.models import AuditEvent
 from bot.domain.actors import Actor
 from bot.domain.procedure import Procedure
 from bot.render import render
@@ -54,8 +53,8 @@ class Ctx:
         procedure: Procedure | None = None,
         procedure_id: str | None = None,
         procedure_version: str | None = None,
-    ) -> AuditEvent:
-        """Append an audit event in this transaction, as the person who is acting."""
+    ) -> str:
+        """Append an audit event in this transaction, as the person who is acting; its hash."""
         return audit.record(
             self.session,
             now=self.now,

@@ -35,14 +35,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.config import Config
-from bot.db.models import ACTIVE_STATUSES, AuditEvent, Counter, Reminder, Ticket
+from bot.db.models import ACTIVE_STATUSES, Reminder, Ticket
 from bot.domain import lifecycle
 from bot.domain import reminders as rules
 from bot.domain.actors import SYSTEM
-from bot.domain.audit_chain import GENESIS, canonical_event, chain_hash
 from bot.procedures.errors import ProcedureError
 from bot.render import TELEGRAM_LIMIT, render
-from bot.services import records
+from bot.services import audit, records
 from bot.services import tickets as ticket_commands
 from bot.services.context import Ctx, Registry
 from bot.services.database import Database
@@ -668,43 +667,9 @@ def _event(t, action: str, **details: Any) -> dict[str, Any]:
 
 
 def _record_many(session: Session, now: datetime, events: list[dict[str, Any]]) -> None:
-    """Append audit events by the bot itself in one go: the same chain as `audit.record`,
-    with one counter update and one insert for the lot (a sweep may audit thousands)."""
-    if not events:
-        return
-    n = len(events)
-    last = session.execute(
-        update(Counter)
-        .where(Counter.name == "audit")
-        .values(value=Counter.value + n)
-        .returning(Counter.value)
-    ).scalar_one_or_none()
-    if last is None:
-        session.add(Counter(name="audit", value=n))
-        session.flush()
-        last = n
-    first = last - n + 1
-    prev = session.execute(select(AuditEvent.hash).where(AuditEvent.id == first - 1)).scalar()
-    prev_hash = prev or GENESIS
-    rows = []
-    for seq, e in enumerate(events, start=first):
-        row = {
-            "seq": seq,
-            "at": now,
-            "actor_id": SYSTEM.user_id,
-            "actor_name": SYSTEM.name,
-            "ticket_id": e.get("ticket_id"),
-            "action": e["action"],
-            "details": e.get("details") or {},
-            "procedure_id": e.get("procedure_id"),
-            "procedure_version": e.get("procedure_version"),
-        }
-        digest = chain_hash(prev_hash, canonical_event(**row))
-        row["id"] = row.pop("seq")
-        rows.append(row | {"prev_hash": prev_hash, "hash": digest})
-        prev_hash = digest
-    # executemany of one cached statement (batched into multi-row INSERTs by the driver layer).
-    session.execute(insert(AuditEvent.__table__), rows)
+    """Audit events by the bot itself, in one go (a sweep may audit thousands)."""
+    if events:
+        audit.record_many(session, now=now, actor=SYSTEM, events=events)
 
 
 # --- the buttons under a digest -------------------------------------------------------------

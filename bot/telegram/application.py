@@ -23,6 +23,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    BaseRateLimiter,
     CallbackQueryHandler,
     Defaults,
     MessageHandler,
@@ -35,6 +36,7 @@ from bot.telegram import handlers
 from bot.telegram.commands import menu
 from bot.telegram.concurrency import PerChatUpdateProcessor
 from bot.telegram.errors import on_error
+from bot.telegram.sweep_job import schedule_sweeps
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +50,17 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGABRT)
 OnReady = Callable[[str], None]
 
 
-def build_application(services: Any, *, on_ready: OnReady | None = None) -> Application:
-    """The Telegram application for `services`; `on_ready(username)` runs once it is connected."""
+def build_application(
+    services: Any,
+    *,
+    on_ready: OnReady | None = None,
+    rate_limiter: BaseRateLimiter | None = None,
+) -> Application:
+    """The Telegram application for `services`; `on_ready(username)` runs once it is connected.
+
+    `rate_limiter` defaults to Telegram's flood limits (30 messages/s overall, 20 a minute per
+    group, "retry after" waited out); benchmarks pass one without the proactive limits.
+    """
     config: Config = services.config
     tg = config.telegram
     # Opt in to python-telegram-bot's coming time-period type now: otherwise every flood-limit
@@ -61,7 +72,7 @@ def build_application(services: Any, *, on_ready: OnReady | None = None) -> Appl
         .base_url(tg.base_url)
         .base_file_url(file_url(tg.base_url))
         .defaults(Defaults(parse_mode=ParseMode.HTML))
-        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .rate_limiter(rate_limiter or AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
         .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES))
         .post_init(_post_init)
         .post_stop(_post_stop)
@@ -71,6 +82,7 @@ def build_application(services: Any, *, on_ready: OnReady | None = None) -> Appl
     application.bot_data["services"] = services
     application.bot_data["on_ready"] = on_ready
     add_handlers(application)
+    schedule_sweeps(application, services)  # on python-telegram-bot's own JobQueue
     return application
 
 
