@@ -20,12 +20,23 @@ def _url() -> str:
     return load_config(context.get_x_argument(as_dictionary=True).get("config")).database.url
 
 
+# Full-text search objects kept out of the models (see versions/0003_kb_search.py): the FTS5
+# table with its shadow tables on SQLite, the tsvector column and its index on PostgreSQL.
+def _include_name(name, type_, parent_names) -> bool:
+    if type_ == "table":
+        return not (name or "").startswith("kb_fts")
+    if type_ == "column" and parent_names.get("table_name") == "kb_articles":
+        return name != "search_vector"
+    return not (type_ == "index" and name == "ix_kb_articles_search_vector")
+
+
 def _configure(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=_include_name,
     )
 
 

@@ -12,8 +12,14 @@ from bot import __version__
 COMMAND_MODULES = (
     "bot.cli.config_cmd",
     "bot.cli.db_cmd",
+    "bot.cli.procedures_cmd",
     "bot.cli.run_cmd",
     "bot.cli.chat_cmd",
+    "bot.cli.audit_cmd",
+    "bot.cli.stats_cmd",
+    "bot.cli.sweep_cmd",
+    "bot.cli.feed_cmd",
+    "bot.cli.kb_cmd",
 )
 
 

@@ -451,3 +451,40 @@ def test_new_with_a_broken_procedure_says_it_is_being_fixed_and_tells_the_leads(
     assert "being fixed" in text_of(out)
     assert any(r.chat_id == TEAM_CHAT and "txet" in r.text for r in out.replies)
     assert h.count(Ticket) == 0 and h.actions() == ["procedure.invalid"]
+
+
+def resolve_bug(h: Harness, who, text: str) -> int:
+    h.say(who, f"/new bug {text}")
+    h.say(who, text)
+    h.say(who, "yes")
+    number = h.count(Ticket)
+    h.say(LEAD, f"/resolve {number}")
+    return number
+
+
+def test_a_resolved_ticket_is_offered_before_a_duplicate_and_solved_closes_the_draft(h):
+    resolve_bug(h, ANN, "the invoice export crashes with a timeout")
+    assert list((h.config.knowledge_dir / "bug").glob("1-*.md"))
+    out = h.say(BOB, "/new bug invoice export crashes again with a timeout")
+    assert "Does one of these solve it?" in text_of(out)
+    labels = buttons_of(out)
+    solved = next(data for label, data in labels.items() if data.endswith(":s"))
+    out = h.press(BOB, solved)
+    assert h.ticket(2).status == "closed" and h.ticket(2).close_reason == "self_served"
+    assert "kb.deflection_offered" in h.actions(2) and "kb.self_served" in h.actions(2)
+
+
+def test_continue_after_the_offered_articles_goes_on_with_the_gate(h):
+    resolve_bug(h, ANN, "the invoice export crashes with a timeout")
+    out = h.say(BOB, "/new bug invoice export crashes again with a timeout")
+    go_on = next(data for data in buttons_of(out).values() if data.endswith(":c"))
+    out = h.press(BOB, go_on)
+    assert "What is broken?" in text_of(out)
+    assert h.ticket(2).status == "waiting_for_info"
+
+
+def test_unrelated_first_messages_are_not_offered_articles(h):
+    resolve_bug(h, ANN, "the invoice export crashes with a timeout")
+    out = h.say(BOB, "/new bug login button is grey on mobile")
+    assert "Does one of these solve it?" not in text_of(out)
+    assert "What is broken?" in text_of(out)
