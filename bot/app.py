@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.config import Config
 from bot.db import migrate
@@ -31,6 +32,12 @@ class Services:
 
     def close(self) -> None:
         self.db.dispose()
+
+    def refresh_knowledge(self, now: datetime) -> knowledge.ReindexReport | None:
+        """Pick up articles added or edited by hand in knowledge/ (cheap when none changed)."""
+        return self.db.run(
+            lambda session: knowledge.refresh_if_changed(session, self.config.knowledge_dir, now)
+        )
 
 
 def build_services(config: Config, *, migrate_db: bool | None = None) -> Services:

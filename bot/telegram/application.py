@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from telegram import Update
@@ -45,6 +46,7 @@ MAX_CONCURRENT_UPDATES = 32  # across chats; updates of one chat run one at a ti
 POLL_TIMEOUT = 30  # seconds a long poll waits for updates
 BOOTSTRAP_RETRIES = 5  # getMe/deleteWebhook at start-up, one second apart
 ALLOWED_UPDATES = (Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER)
+KNOWLEDGE_REFRESH = 300  # seconds between looks for hand-edited knowledge articles
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGABRT)
 
 OnReady = Callable[[str], None]
@@ -82,7 +84,16 @@ def build_application(
     application.bot_data["services"] = services
     application.bot_data["on_ready"] = on_ready
     add_handlers(application)
-    schedule_sweeps(application, services)  # on python-telegram-bot's own JobQueue
+    # Both on python-telegram-bot's own JobQueue: never a second scheduler in the process.
+    schedule_sweeps(application, services)
+    application.job_queue.run_repeating(
+        _refresh_knowledge,
+        interval=KNOWLEDGE_REFRESH,
+        first=0,
+        name="knowledge-refresh",
+        data=services,
+        job_kwargs={"max_instances": 1, "coalesce": True},
+    )
     return application
 
 
@@ -179,6 +190,18 @@ def _start_http(application: Application, services: Any) -> None:
 def _report_http_end(task: asyncio.Task) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("the change feed's HTTP server stopped: %s", task.exception())
+
+
+async def _refresh_knowledge(context: Any) -> None:
+    """Index articles added or edited by hand in knowledge/ (at start, then periodically)."""
+    services = context.job.data
+    try:
+        report = await asyncio.to_thread(services.refresh_knowledge, datetime.now(UTC))
+    except Exception:
+        log.exception("could not refresh the knowledge index; will try again")
+        return
+    if report is not None and report.changed:
+        log.info("knowledge index refreshed: %s", report)
 
 
 async def _post_stop(application: Application) -> None:
