@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,15 @@ from bot.domain.actors import Actor
 from bot.domain.audit_chain import GENESIS, canonical_event, chain_hash
 from bot.domain.procedure import Procedure
 
+
+@dataclass(frozen=True)
+class Appended:
+    """Where an event landed in the chain: its sequence number and hash."""
+
+    id: int
+    hash: str
+
+
 _COUNTERS = Counter.__table__
 _EVENTS = AuditEvent.__table__
 
@@ -23,12 +33,16 @@ def next_value(session: Session, name: str, count: int = 1) -> int:
     stays locked until commit, which also serialises concurrent writers of the audit chain."""
     # Core, not an ORM-enabled UPDATE: nothing in the session needs synchronising with this
     # row, and the ORM path costs several times more on every audited action.
-    value = session.connection().execute(
-        update(_COUNTERS)
-        .where(_COUNTERS.c.name == name)
-        .values(value=_COUNTERS.c.value + count)
-        .returning(_COUNTERS.c.value)
-    ).scalar_one_or_none()
+    value = (
+        session.connection()
+        .execute(
+            update(_COUNTERS)
+            .where(_COUNTERS.c.name == name)
+            .values(value=_COUNTERS.c.value + count)
+            .returning(_COUNTERS.c.value)
+        )
+        .scalar_one_or_none()
+    )
     if value is None:
         session.add(Counter(name=name, value=count))
         session.flush()
@@ -47,10 +61,8 @@ def record(
     procedure: Procedure | None = None,
     procedure_id: str | None = None,
     procedure_version: str | None = None,
-) -> str:
-    """Append one event to the chain; it commits or rolls back with the change it records.
-
-    Returns the event's hash."""
+) -> Appended:
+    """Append one event to the chain; it commits or rolls back with the change it records."""
     if procedure is not None:
         procedure_id, procedure_version = procedure.id, procedure.version
     event = {
@@ -65,11 +77,11 @@ def record(
 
 def record_many(
     session: Session, *, now: datetime, actor: Actor, events: Sequence[dict[str, Any]]
-) -> str:
+) -> Appended:
     """Append several events by one actor at one moment: one counter update and one insert
     for the lot (a sweep may audit thousands). Each event is a dict with `action` and
-    optionally `ticket_id`, `details`, `procedure_id`, `procedure_version`. Returns the last
-    hash."""
+    optionally `ticket_id`, `details`, `procedure_id`, `procedure_version`. Returns where
+    the last one landed."""
     if not events:
         raise ValueError("no events to record")
     last = next_value(session, "audit", len(events))
@@ -97,4 +109,4 @@ def record_many(
         prev_hash = digest
     session.connection().execute(insert(_EVENTS), rows)
     session.info["audit_head"] = (last, prev_hash)
-    return prev_hash
+    return Appended(last, prev_hash)

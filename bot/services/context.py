@@ -53,8 +53,8 @@ class Ctx:
         procedure: Procedure | None = None,
         procedure_id: str | None = None,
         procedure_version: str | None = None,
-    ) -> str:
-        """Append an audit event in this transaction, as the person who is acting; its hash."""
+    ) -> audit.Appended:
+        """Append an audit event in this transaction, as the person who is acting."""
         return audit.record(
             self.session,
             now=self.now,
