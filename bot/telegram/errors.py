@@ -6,7 +6,6 @@ filter that blanks it, and the `httpx` logger, which logs each URL at INFO, is r
 
 from __future__ import annotations
 
-import html
 import logging
 import time
 from contextlib import suppress
@@ -16,18 +15,13 @@ from telegram.error import Conflict, Forbidden, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.config import Config
+from bot.render import render
 from bot.services.database import DatabaseBusy
 
 log = logging.getLogger(__name__)
 
 REDACTED = "<token>"
 REPORT_INTERVAL = 60.0  # seconds between reports to the leads, so a failing loop cannot flood
-
-# User-facing texts of the adapter itself.
-# TODO(templates): move to bot/templates/ with the engine's texts.
-SORRY = "Sorry, something went wrong with that. The team's leads have been told."
-BUSY = "The database is busy right now; nothing was saved. Please try again in a moment."
-REPORT = "⚠️ sopbot could not handle {what}: <code>{error}</code>\nDetails are in the bot's log."
 
 
 class RedactSecrets(logging.Filter):
@@ -103,7 +97,10 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("update %s failed", _update_id(update), exc_info=error)
     if not isinstance(update, Update):
         return
-    await _tell_person(update, context, BUSY if isinstance(error, DatabaseBusy) else SORRY)
+    busy = isinstance(error, DatabaseBusy)
+    await _tell_person(
+        update, context, render("telegram/busy.html" if busy else "telegram/sorry.html")
+    )
     if not isinstance(error, DatabaseBusy):
         await report_to_leads(context, f"an update from {_who(update)}", error)
 
@@ -113,7 +110,7 @@ async def _tell_person(update: Update, context: ContextTypes.DEFAULT_TYPE, text:
     if update.callback_query is not None or message is None:
         return  # a button press was already answered with a toast
     with suppress(TelegramError):
-        await message.reply_text(html.escape(text), do_quote=message.chat.type != "private")
+        await message.reply_text(text, do_quote=message.chat.type != "private")
 
 
 async def report_to_leads(
@@ -133,7 +130,7 @@ async def report_to_leads(
     summary = redact(summary, secrets_of(config.telegram.token))
     if len(summary) > 300:
         summary = summary[:299] + "…"
-    text = REPORT.format(what=html.escape(what), error=html.escape(summary))
+    text = render("telegram/report.html", what=what, error=summary)
     for chat_id in leads_chats(config):
         try:
             await context.bot.send_message(chat_id, text)

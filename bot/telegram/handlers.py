@@ -8,7 +8,6 @@ worker thread.
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 from contextlib import suppress
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
+from bot.render import render
 from bot.services.messages import Incoming
 from bot.telegram import convert
 from bot.telegram.send import deliver
@@ -26,8 +26,7 @@ from bot.telegram.send import deliver
 log = logging.getLogger(__name__)
 
 # Toast for a button press the engine could not handle.
-# TODO(templates): move to bot/templates/ with the engine's texts.
-BUTTON_FAILED = "Sorry, that did not work. Please try again."
+
 TOAST_LIMIT = 200  # Telegram's limit for a callback answer
 
 
@@ -57,7 +56,10 @@ async def leave_unknown_chat(update: Update, context: ContextTypes.DEFAULT_TYPE)
         chat.title,
     )
     with suppress(TelegramError):
-        await context.bot.send_message(chat.id, html.escape(config.telegram.unknown_chat_message))
+        await context.bot.send_message(
+            chat.id,
+            render("telegram/unknown_chat.html", message=config.telegram.unknown_chat_message),
+        )
     with suppress(TelegramError):
         await context.bot.leave_chat(chat.id)
     raise ApplicationHandlerStop
@@ -90,7 +92,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         outcome = await asyncio.to_thread(services.conversation.handle, incoming)
     except Exception:
         with suppress(TelegramError):
-            await query.answer(BUTTON_FAILED)
+            await query.answer(render("telegram/button_failed.txt"))
         raise
     await query.answer(outcome.toast[:TOAST_LIMIT] if outcome.toast else None)
     await deliver(context.bot, outcome.replies, services.conversation)
