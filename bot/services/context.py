@@ -67,6 +67,18 @@ class Ctx:
             procedure_version=procedure_version,
         )
 
+    def audit_ticket(
+        self, action: str, ticket: Any, details: dict[str, Any] | None = None
+    ) -> audit.Appended:
+        """An audit event about `ticket`, under the procedure version the ticket carries."""
+        return self.audit(
+            action,
+            ticket_id=ticket.id,
+            details=details,
+            procedure_id=ticket.procedure_id,
+            procedure_version=ticket.procedure_version,
+        )
+
     def say(
         self,
         template: str,
@@ -106,6 +118,11 @@ class Ctx:
         targets = [self.config.chats[0].id] if self.config.chats else sorted(self.config.leads)
         for chat_id in targets:
             self.outbox.append(Reply(chat_id=chat_id, text=text, kind="leads"))
+
+
+def toast(reason: str, **context: Any) -> Outcome:
+    """A short answer to a button press, from `chat/toast.txt`."""
+    return Outcome(toast=render("chat/toast.txt", reason=reason, **context))
 
 
 # A command handler gets the context and the text after the command; a callback handler gets

@@ -17,8 +17,9 @@ from bot.config import Config
 from bot.db.models import BotMessage, PendingQuestion, Ticket
 from bot.domain import lifecycle
 from bot.procedures.errors import ProcedureError
+from bot.render import render
 from bot.services import intake, records
-from bot.services.context import Ctx, Registry
+from bot.services.context import Ctx, Registry, toast
 from bot.services.database import Database, DatabaseBusy
 from bot.services.messages import Button, Incoming, Outcome, Reply
 
@@ -59,7 +60,7 @@ class Conversation:
                         reply_to=None if incoming.is_private else incoming.message_id,
                     )
                 ],
-                toast="Busy, please try again." if incoming.callback_data else None,
+                toast=toast("busy").toast if incoming.callback_data else None,
             )
 
     def message_sent(self, reply: Reply, chat_id: int, message_id: int) -> None:
@@ -114,7 +115,9 @@ class Conversation:
                 ctx.say("chat/not_member.html")
             return Outcome(
                 replies=ctx.outbox,
-                toast="You are not on this team's list." if incoming.callback_data else None,
+                toast=render("chat/toast.txt", reason="not_member")
+                if incoming.callback_data
+                else None,
             )
         self._remember(ctx)
         if incoming.callback_data is not None:
@@ -173,10 +176,10 @@ class Conversation:
         callback = self.registry.callbacks.get(prefix)
         if callback is None or len(data) > 64:
             ctx.audit("callback.refused", details={"data": data[:64], "reason": "unknown button"})
-            return Outcome(toast="This button is not valid any more.")
+            return toast("expired")
         if callback.lead_only and not ctx.is_lead:
             ctx.audit("access.refused", details={"reason": "leads only", "button": prefix})
-            return Outcome(toast="Only leads may use this.")
+            return toast("leads_only")
         return callback.handler(ctx, rest.split(":") if rest else [])
 
     # --- the pending question ---------------------------------------------------------------
@@ -375,7 +378,7 @@ class Conversation:
     def _pending_button(self, ctx: Ctx, parts: list[str], kinds: tuple[str, ...]):
         """The ticket and pending question a question's button belongs to, if still current."""
         if len(parts) < 2 or not parts[0].isdigit() or not parts[1].isdigit():
-            return None, None, Outcome(toast="This button is not valid.")
+            return None, None, toast("invalid")
         ticket = records.lock_ticket(ctx.session, int(parts[0]))
         pending = records.pending_for_ticket(ctx.session, int(parts[0])) if ticket else None
         if (
@@ -384,23 +387,23 @@ class Conversation:
             or pending.kind not in kinds
             or str(pending.payload.get("n")) != parts[1]
         ):
-            return None, None, Outcome(toast="That question was already answered.")
+            return None, None, toast("answered")
         if pending.user_id != ctx.actor.user_id:
-            return None, None, Outcome(toast="This question is for someone else.")
+            return None, None, toast("not_yours")
         return ticket, pending, None
 
     def _choose_button(self, ctx: Ctx, parts: list[str]) -> Outcome | None:
         if len(parts) != 2 or not parts[0].isdigit() or not parts[1].isdigit():
-            return Outcome(toast="This button is not valid.")
+            return toast("invalid")
         pending = records.pending_by_id(ctx.session, int(parts[0]))
         if pending is None or pending.kind != "choose":
-            return Outcome(toast="That question was already answered.")
+            return toast("answered")
         if pending.user_id != ctx.actor.user_id:
-            return Outcome(toast="This question is for someone else.")
+            return toast("not_yours")
         options = pending.payload.get("options", [])
         index = int(parts[1])
         if index >= len(options):
-            return Outcome(toast="This button is not valid.")
+            return toast("invalid")
         self._edit_pressed(ctx, f"✔ {options[index]}")
         self._create_from_choice(ctx, pending, options[index])
         return None
@@ -410,7 +413,7 @@ class Conversation:
         if refusal:
             return refusal
         if len(parts) != 3 or not parts[2].isdigit():
-            return Outcome(toast="This button is not valid.")
+            return toast("invalid")
         chosen = intake.choose(ctx, ticket, pending, int(parts[2]))
         if chosen is not None:
             self._edit_pressed(ctx, f"✔ {chosen}")
@@ -456,7 +459,7 @@ class Conversation:
         fields = [s for s, _ in visible_values(procedure.fields, values)]
         if len(parts) != 3 or not parts[2].isdigit() or int(parts[2]) >= len(fields):
             intake.offer_changes(ctx, ticket, procedure)
-            return Outcome(toast="The fields changed; pick again.")
+            return toast("fields_changed")
         intake.change_field(ctx, ticket, procedure, fields[int(parts[2])])
         return None
 
@@ -464,33 +467,31 @@ class Conversation:
         """ "Solved" (`k:<ticket>:s`) or "continue" (`k:<ticket>:c`) on offered articles; the
         knowledge feature owns the `k` prefix and hands these two over."""
         if len(parts) < 2 or not parts[0].isdigit():
-            return Outcome(toast="This button is not valid.")
+            return toast("invalid")
         ticket = records.lock_ticket(ctx.session, int(parts[0]))
         pending = records.pending_for_ticket(ctx.session, int(parts[0])) if ticket else None
         if ticket is None or pending is None or pending.kind != "deflect":
-            return Outcome(toast="That question was already answered.")
+            return toast("answered")
         if pending.user_id != ctx.actor.user_id:
-            return Outcome(toast="This question is for someone else.")
+            return toast("not_yours")
         action = parts[1]
         if action == "s":
             self._edit_pressed(ctx, "✔ solved by the knowledge base")
             intake.self_served(ctx, ticket)
-            return Outcome(toast="Glad it helped!")
+            return toast("glad")
         if action == "c":
             self._edit_pressed(ctx, "✔ continuing with a new ticket")
             procedure = intake.load_procedure(ctx, ticket.procedure_id, ticket)
             if procedure is not None:
                 intake.advance(ctx, ticket, procedure, intake.INTAKE)
             return None
-        return Outcome(toast="This button is not valid.")
+        return toast("invalid")
 
     def _edit_pressed(self, ctx: Ctx, note: str) -> None:
         """Show the choice under the question whose button was pressed; its buttons go away."""
         inc = ctx.incoming
         if inc.callback_message_id is None:
             return
-        from bot.render import render
-
         text = render("chat/pressed.html", original=inc.callback_message_html, note=note)
         ctx.outbox.append(
             Reply(
@@ -510,8 +511,6 @@ def _strip_mention(text: str, username: str | None) -> str:
 
 
 def _busy_text() -> str:
-    from bot.render import render
-
     return render("chat/busy.html")
 
 

@@ -160,16 +160,11 @@ def _offer_articles(ctx: Ctx, ticket: Ticket, procedure: Procedure, text: str) -
 
 def self_served(ctx: Ctx, ticket: Ticket) -> None:
     """The person found the answer in the knowledge base: the draft closes as self-served."""
-    _change_status(ctx, ticket, lifecycle.CLOSED, reason="self-served from the knowledge base")
+    change_status(ctx, ticket, lifecycle.CLOSED, reason="self-served from the knowledge base")
     ticket.close_reason = "self_served"
     ticket.closed_at = ctx.now
     records.clear_pending(ctx.session, ticket.id)
-    ctx.audit(
-        "kb.self_served",
-        ticket_id=ticket.id,
-        procedure_id=ticket.procedure_id,
-        procedure_version=ticket.procedure_version,
-    )
+    ctx.audit_ticket("kb.self_served", ticket)
     ctx.say("chat/self_served.html", ticket=ticket)
 
 
@@ -577,26 +572,16 @@ def skip(ctx: Ctx, ticket: Ticket, pending: PendingQuestion) -> None:
 def cancel(ctx: Ctx, ticket: Ticket, pending: PendingQuestion | None) -> None:
     """Cancel a draft (nothing is deleted), or stop resolving an opened ticket."""
     if ticket.opened_at is None and ticket.status == lifecycle.WAITING:
-        _change_status(ctx, ticket, lifecycle.CANCELLED, reason="cancelled by the reporter")
+        change_status(ctx, ticket, lifecycle.CANCELLED, reason="cancelled by the reporter")
         ticket.close_reason = "cancelled"
         ticket.closed_at = ctx.now
         records.clear_pending(ctx.session, ticket.id)
-        ctx.audit(
-            "ticket.cancelled",
-            ticket_id=ticket.id,
-            procedure_id=ticket.procedure_id,
-            procedure_version=ticket.procedure_version,
-        )
+        ctx.audit_ticket("ticket.cancelled", ticket)
         ctx.say("chat/cancelled.html", ticket=ticket)
         return
     if pending is not None and pending.payload.get("phase") == RESOLUTION:
         records.clear_pending(ctx.session, ticket.id)
-        ctx.audit(
-            "resolution.cancelled",
-            ticket_id=ticket.id,
-            procedure_id=ticket.procedure_id,
-            procedure_version=ticket.procedure_version,
-        )
+        ctx.audit_ticket("resolution.cancelled", ticket)
         ctx.say("chat/resolution_cancelled.html", ticket=ticket)
         return
     ctx.say("chat/nothing_to_cancel.html")
@@ -611,7 +596,7 @@ def confirm(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> None:
     if not gate.is_complete(procedure.fields, values):
         advance(ctx, ticket, procedure, INTAKE)
         return
-    _change_status(ctx, ticket, lifecycle.OPEN, procedure=procedure)
+    change_status(ctx, ticket, lifecycle.OPEN, procedure=procedure)
     ticket.opened_at = ctx.now
     ticket.procedure_version = procedure.version
     due = procedure.sla.due_after(values)
@@ -664,7 +649,7 @@ def ensure_complete(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> bool:
     if not gate.missing_required(procedure.fields, values):
         return True
     resume_status = ticket.status
-    _change_status(
+    change_status(
         ctx,
         ticket,
         lifecycle.WAITING,
@@ -686,7 +671,7 @@ def resume(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> None:
     pending = records.pending_for_ticket(ctx.session, ticket.id)
     target = (pending.payload.get("resume_status") if pending else None) or lifecycle.OPEN
     if ticket.status == lifecycle.WAITING:
-        _change_status(ctx, ticket, target, procedure=procedure, reason="information complete")
+        change_status(ctx, ticket, target, procedure=procedure, reason="information complete")
     if ticket.paused_at is not None and ticket.due_at is not None:
         ticket.due_at = ticket.due_at + (ctx.now - ticket.paused_at)
     ticket.paused_at = None
@@ -695,7 +680,7 @@ def resume(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> None:
     ctx.say("chat/resumed.html", ticket=ticket)
 
 
-def _change_status(
+def change_status(
     ctx: Ctx,
     ticket: Ticket,
     target: str,
@@ -703,6 +688,8 @@ def _change_status(
     procedure: Procedure | None = None,
     reason: str | None = None,
 ) -> None:
+    """Move the ticket along its lifecycle (or refuse), audited under the procedure version
+    that governed the move: the one just read, else the one the ticket carries."""
     lifecycle.check_transition(ticket.status, target)
     old = ticket.status
     ticket.status = target
@@ -713,16 +700,7 @@ def _change_status(
     if procedure is not None:
         ctx.audit("status.changed", ticket_id=ticket.id, details=details, procedure=procedure)
     else:
-        ctx.audit(
-            "status.changed",
-            ticket_id=ticket.id,
-            details=details,
-            procedure_id=ticket.procedure_id,
-            procedure_version=ticket.procedure_version,
-        )
-
-
-change_status = _change_status
+        ctx.audit_ticket("status.changed", ticket, details)
 
 
 # --- resolving ------------------------------------------------------------------------------
@@ -752,7 +730,7 @@ def finish_resolution(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> None:
         records.set_value(
             ctx.session, ticket.id, name, value, phase=RESOLUTION, by=ctx.actor.user_id, now=ctx.now
         )
-    _change_status(ctx, ticket, lifecycle.RESOLVED, procedure=procedure)
+    change_status(ctx, ticket, lifecycle.RESOLVED, procedure=procedure)
     ticket.resolved_at = ctx.now
     ticket.chase_at = None
     records.clear_pending(ctx.session, ticket.id)

@@ -15,7 +15,7 @@ from bot.domain import lifecycle
 from bot.domain.fields import Accepted, display, parse_answer
 from bot.domain.procedure import Procedure, Step
 from bot.services import intake, records
-from bot.services.context import Ctx, Registry
+from bot.services.context import Ctx, Registry, toast
 from bot.services.messages import Button, Outcome
 
 LIST_LIMIT = 30
@@ -63,13 +63,7 @@ def find(ctx: Ctx, args: str, usage: str) -> tuple[Ticket | None, str]:
 
 
 def _refuse(ctx: Ctx, ticket: Ticket, action: str, reason: str) -> None:
-    ctx.audit(
-        "action.refused",
-        ticket_id=ticket.id,
-        details={"action": action, "reason": reason},
-        procedure_id=ticket.procedure_id,
-        procedure_version=ticket.procedure_version,
-    )
+    ctx.audit_ticket("action.refused", ticket, {"action": action, "reason": reason})
     ctx.say("chat/refused.html", ticket=ticket, reason=reason)
 
 
@@ -248,13 +242,7 @@ def assign_to(ctx: Ctx, ticket: Ticket, user_id: int, name: str) -> bool:
     old = ticket.assignee_name
     ticket.assignee_id, ticket.assignee_name = user_id, name
     ticket.updated_at = ctx.now
-    ctx.audit(
-        "ticket.assigned",
-        ticket_id=ticket.id,
-        details={"old": old, "new": name, "user_id": user_id},
-        procedure_id=ticket.procedure_id,
-        procedure_version=ticket.procedure_version,
-    )
+    ctx.audit_ticket("ticket.assigned", ticket, {"old": old, "new": name, "user_id": user_id})
     if ticket.status in (lifecycle.OPEN, lifecycle.REOPENED):
         intake.change_status(ctx, ticket, lifecycle.IN_PROGRESS, reason=f"assigned to {name}")
     ctx.say("chat/assigned.html", ticket=ticket)
@@ -278,13 +266,7 @@ def comment(ctx: Ctx, args: str) -> None:
         )
     )
     ticket.updated_at = ctx.now
-    ctx.audit(
-        "comment.added",
-        ticket_id=ticket.id,
-        details={"text": text},
-        procedure_id=ticket.procedure_id,
-        procedure_version=ticket.procedure_version,
-    )
+    ctx.audit_ticket("comment.added", ticket, {"text": text})
     ctx.say("chat/commented.html", ticket=ticket)
 
 
@@ -294,12 +276,7 @@ def watch(ctx: Ctx, args: str) -> None:
         return
     if ctx.session.get(Watcher, (ticket.id, ctx.actor.user_id)) is None:
         ctx.session.add(Watcher(ticket_id=ticket.id, user_id=ctx.actor.user_id))
-        ctx.audit(
-            "ticket.watched",
-            ticket_id=ticket.id,
-            procedure_id=ticket.procedure_id,
-            procedure_version=ticket.procedure_version,
-        )
+        ctx.audit_ticket("ticket.watched", ticket)
     ctx.say("chat/watching.html", ticket=ticket)
 
 
@@ -481,20 +458,16 @@ def _ticket_from(ctx: Ctx, parts: list[str]) -> Ticket | None:
 def _assign_me_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
     ticket = _ticket_from(ctx, parts)
     if ticket is None:
-        return Outcome(toast="That ticket no longer exists.")
+        return toast("gone")
     if ticket.assignee_id == ctx.actor.user_id:
-        return Outcome(toast=f"#{ticket.id} is already yours.")
-    return (
-        Outcome(toast="Assigned to you.")
-        if assign_to(ctx, ticket, ctx.actor.user_id, ctx.actor.name)
-        else None
-    )
+        return toast("already_yours", number=ticket.id)
+    return toast("assigned") if assign_to(ctx, ticket, ctx.actor.user_id, ctx.actor.name) else None
 
 
 def _show_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
     ticket = _ticket_from(ctx, parts)
     if ticket is None:
-        return Outcome(toast="That ticket no longer exists.")
+        return toast("gone")
     render_ticket(ctx, ticket)
     return None
 
@@ -502,25 +475,25 @@ def _show_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
 def _steps_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
     ticket = _ticket_from(ctx, parts)
     if ticket is None:
-        return Outcome(toast="That ticket no longer exists.")
+        return toast("gone")
     show_steps(ctx, ticket)
     return None
 
 
 def _step_done_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
     if len(parts) != 3 or not parts[1].isdigit():
-        return Outcome(toast="This button is not valid.")
+        return toast("invalid")
     ticket = _ticket_from(ctx, parts)
     if ticket is None:
-        return Outcome(toast="That ticket no longer exists.")
+        return toast("gone")
     procedure = intake.load_procedure(ctx, ticket.procedure_id, ticket)
     if procedure is None:
         return None
     index = int(parts[1])
     if index >= len(procedure.steps) or intake.short_hash(procedure.steps[index].id) != parts[2]:
         show_steps(ctx, ticket)
-        return Outcome(toast="The checklist changed; here is the current one.")
+        return toast("checklist_changed")
     if not mark_step(ctx, ticket, procedure, procedure.steps[index]):
         return None
     show_steps(ctx, ticket)  # what is left, with its buttons
-    return Outcome(toast="Done.")
+    return toast("done")
