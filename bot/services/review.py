@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from bot.chart import weekly_chart
 from bot.db.models import AuditEvent, Person
 from bot.render import render
-from bot.services import stats
+from bot.services import records, stats
 from bot.services.context import Ctx, Registry
 from bot.services.messages import Attachment, Button, Outcome, Reply
 
@@ -194,12 +194,10 @@ def resolve_actor(session: Session, text: str) -> int | None:
     text = text.strip()
     if _DIGITS.match(text):
         return int(text)
-    m = _USERNAME.match(text)
-    if not m:
+    if not _USERNAME.match(text):
         return None
-    return session.scalar(
-        select(Person.user_id).where(Person.username == m.group(1).lower()).limit(1)
-    )
+    person = records.person_by_username(session, text)
+    return person.user_id if person else None
 
 
 def person_name(session: Session, user_id: int) -> str | None:
