@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     table = render_table(results)
     print(table)
     if not args.no_write:
-        DOC.write_text(render_doc(table, args.quick), encoding="utf-8")
+        ran = {r.area for r in results}
+        kept = [row for row in _doc_rows() if row.split("|")[1].strip() not in ran]
+        DOC.write_text(render_doc(_merge(table, kept), args.quick, args.areas), encoding="utf-8")
         print(f"wrote {DOC}", file=sys.stderr)
     return 0 if all(r.ok is not False for r in results) else 1
 
@@ -60,7 +62,22 @@ def render_table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def render_doc(table: str, quick: bool) -> str:
+def _doc_rows() -> list[str]:
+    """The table rows already in the doc (a partial run keeps the other areas' figures)."""
+    if not DOC.exists():
+        return []
+    lines = DOC.read_text(encoding="utf-8").splitlines()
+    return [line for line in lines[2:] if line.startswith("| ") and not line.startswith("| area")]
+
+
+def _merge(table: str, kept: list[str]) -> str:
+    header, rule, *rows = table.splitlines()
+    order = {area: i for i, area in enumerate(AREAS)}
+    merged = sorted([*rows, *kept], key=lambda row: order.get(row.split("|")[1].strip(), 99))
+    return "\n".join([header, rule, *merged])
+
+
+def render_doc(table: str, quick: bool, areas: list[str] | None = None) -> str:
     import sqlalchemy
     import telegram
 
