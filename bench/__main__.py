@@ -21,6 +21,8 @@ from pathlib import Path
 from bench.common import Result
 
 AREAS = ("procedure_load", "engine", "e2e", "cost", "kb", "sweep", "audit", "feed")
+# The `area` of each module's results, in table order (a module may name its area differently).
+RESULT_AREAS = ("procedures", "engine", "e2e", "cost", "kb", "sweep", "audit", "feed")
 DOC = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 
 
@@ -72,7 +74,7 @@ def _doc_rows() -> list[str]:
 
 def _merge(table: str, kept: list[str]) -> str:
     header, rule, *rows = table.splitlines()
-    order = {area: i for i, area in enumerate(AREAS)}
+    order = {area: i for i, area in enumerate(RESULT_AREAS)}
     merged = sorted([*rows, *kept], key=lambda row: order.get(row.split("|")[1].strip(), 99))
     return "\n".join([header, rule, *merged])
 
@@ -84,7 +86,8 @@ def render_doc(table: str, quick: bool, areas: list[str] | None = None) -> str:
     cpu = platform.processor() or platform.machine()
     return f"""# Performance
 
-Measured by `make bench` (`python -m bench{" --quick" if quick else ""}`) on
+Measured by `make bench` (`python -m bench{" --quick" if quick else ""}`), last run:
+{", ".join(areas) if areas else "every area"}, on
 {datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}: {os.cpu_count()} cores ({cpu}),
 Python {platform.python_version()}, SQLAlchemy {sqlalchemy.__version__},
 python-telegram-bot {telegram.__version__}, SQLite {__import__("sqlite3").sqlite_version}.
