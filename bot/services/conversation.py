@@ -493,11 +493,10 @@ class Conversation:
         if inc.callback_message_id is None:
             return
         text = render("chat/pressed.html", original=inc.callback_message_html, note=note)
-        ctx.outbox.append(
-            Reply(
-                chat_id=inc.chat_id, text=text, edit_message_id=inc.callback_message_id, kind="edit"
-            )
+        edit = Reply(
+            chat_id=inc.chat_id, text=text, edit_message_id=inc.callback_message_id, kind="edit"
         )
+        ctx.outbox.insert(0, edit)  # the answered question first, then what follows from it
 
 
 def _addressed(incoming: Incoming) -> bool:
