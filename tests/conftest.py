@@ -61,3 +61,21 @@ def db(database_url):
 def now():
     """A fixed clock: domain code never reads the time itself."""
     return datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say how many tests ran on each database backend, so a run shows both were exercised."""
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if getattr(report, "when", "call") != "call" and outcome != "skipped":
+                continue
+            for backend in BACKENDS:
+                if f"[{backend}" in report.nodeid or f"-{backend}]" in report.nodeid:
+                    counts.setdefault(backend, {}).setdefault(outcome, 0)
+                    counts[backend][outcome] += 1
+    if counts:
+        terminalreporter.write_sep("-", "database backends")
+        for backend in BACKENDS:
+            tally = ", ".join(f"{n} {o}" for o, n in sorted(counts.get(backend, {}).items()))
+            terminalreporter.write_line(f"{backend}: {tally or 'no tests'}")
