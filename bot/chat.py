@@ -109,7 +109,7 @@ class TerminalChat:
             self._print("  ".join(f"[{i}] {b.label}" for i, b in enumerate(self.buttons, 1)))
         elif reply.chat_id == self.chat_id and reply.kind != "edit":
             self.buttons = []
-        self.services.conversation.message_sent(reply, reply.chat_id, message_id)
+        self.services.conversation.message_sent(reply, reply.chat_id, message_id, self.clock())
 
     def _take_id(self) -> int:
         self.next_message_id += 1

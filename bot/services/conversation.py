@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from bot.config import Config
 from bot.db.models import BotMessage, PendingQuestion, Ticket
-from bot.domain import lifecycle
 from bot.procedures.errors import ProcedureError
 from bot.render import render
 from bot.services import intake, records
@@ -63,7 +63,7 @@ class Conversation:
                 toast=toast("busy").toast if incoming.callback_data else None,
             )
 
-    def message_sent(self, reply: Reply, chat_id: int, message_id: int) -> None:
+    def message_sent(self, reply: Reply, chat_id: int, message_id: int, sent_at: datetime) -> None:
         """The adapter sent `reply` as `message_id`: remember it so replies to it find the
         ticket, and tie the pending question to it."""
         if reply.ticket_id is None:
@@ -77,7 +77,7 @@ class Conversation:
                         message_id=message_id,
                         ticket_id=reply.ticket_id,
                         kind=reply.kind,
-                        created_at=_now_of(session, reply),
+                        created_at=sent_at,
                     )
                 )
             if reply.kind == "question":
@@ -511,13 +511,3 @@ def _strip_mention(text: str, username: str | None) -> str:
 
 def _busy_text() -> str:
     return render("chat/busy.html")
-
-
-def _now_of(session: Session, reply: Reply):
-    from datetime import UTC, datetime
-
-    # Bookkeeping time for a sent message (not domain logic): when it was recorded.
-    return datetime.now(UTC)
-
-
-__all__ = ["Conversation", "lifecycle"]

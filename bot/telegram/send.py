@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from telegram import (
@@ -44,7 +45,9 @@ RETRY_DELAY = 0.5  # seconds, doubled at each retry
 class MessageSink(Protocol):
     """What the engine offers to learn where a ticket's message landed."""
 
-    def message_sent(self, reply: Reply, chat_id: int, message_id: int) -> None: ...
+    def message_sent(
+        self, reply: Reply, chat_id: int, message_id: int, sent_at: datetime
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -191,7 +194,7 @@ async def deliver(bot: Bot, replies: Iterable[Reply], sink: MessageSink) -> None
         if reply.ticket_id is not None:
             for message in messages:
                 await asyncio.to_thread(
-                    sink.message_sent, reply, message.chat_id, message.message_id
+                    sink.message_sent, reply, message.chat_id, message.message_id, message.date
                 )
     if failures:
         raise DeliveryError(failures) from failures[0][1]

@@ -65,7 +65,7 @@ class ScriptedConversation:
             )
         return Outcome([Reply(text=f"echo: {html.escape(text)}", ticket_id=1, **here)])
 
-    def message_sent(self, reply: Reply, chat_id: int, message_id: int) -> None:
+    def message_sent(self, reply: Reply, chat_id: int, message_id: int, sent_at) -> None:
         with self._lock:
             self.sent.append((reply.ticket_id, chat_id, message_id))
 

@@ -169,7 +169,7 @@ class Harness:
         for reply in outcome.replies:
             if reply.edit_message_id is None:
                 self.next_id += 1
-                self.conversation.message_sent(reply, reply.chat_id, self.next_id)
+                self.conversation.message_sent(reply, reply.chat_id, self.next_id, self.now)
                 self.sent.append(replace(reply))
         return outcome
 

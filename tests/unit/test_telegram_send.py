@@ -132,7 +132,7 @@ class Sink:
     def __init__(self):
         self.seen: list[tuple[int | None, int, int]] = []
 
-    def message_sent(self, reply: Reply, chat_id: int, message_id: int) -> None:
+    def message_sent(self, reply: Reply, chat_id: int, message_id: int, sent_at) -> None:
         self.seen.append((reply.ticket_id, chat_id, message_id))
 
 
