@@ -35,8 +35,8 @@ def install(registry: Registry) -> None:
     registry.command("close", close, summary="/close N")
     registry.command("watch", watch, summary="/watch N: follow a ticket")
     registry.callback("as", _assign_me_button)
-    registry.callback("sh", _show_button)
-    registry.callback("ss", _steps_button)
+    registry.callback("sh", _viewing(render_ticket))
+    registry.callback("ss", _viewing(show_steps))
     registry.callback("sd", _step_done_button)
 
 
@@ -464,20 +464,17 @@ def _assign_me_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
     return toast("assigned") if assign_to(ctx, ticket, ctx.actor.user_id, ctx.actor.name) else None
 
 
-def _show_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
-    ticket = _ticket_from(ctx, parts)
-    if ticket is None:
-        return toast("gone")
-    render_ticket(ctx, ticket)
-    return None
+def _viewing(view):
+    """A button that shows something about the ticket it names (`sh:N`, `ss:N`)."""
 
+    def handler(ctx: Ctx, parts: list[str]) -> Outcome | None:
+        ticket = _ticket_from(ctx, parts)
+        if ticket is None:
+            return toast("gone")
+        view(ctx, ticket)
+        return None
 
-def _steps_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
-    ticket = _ticket_from(ctx, parts)
-    if ticket is None:
-        return toast("gone")
-    show_steps(ctx, ticket)
-    return None
+    return handler
 
 
 def _step_done_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
