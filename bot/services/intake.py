@@ -135,12 +135,7 @@ def _offer_articles(ctx: Ctx, ticket: Ticket, procedure: Procedure, text: str) -
     matches = knowledge.suggest(ctx.session, text, limit=3)
     if not matches:
         return False
-    pending = _pending(ctx, ticket, kind="deflect", phase=INTAKE)
-    pending.payload = {
-        "phase": INTAKE,
-        "n": pending.payload.get("n", 0) + 1,
-        "articles": [m.article_id for m in matches],
-    }
+    _pending(ctx, ticket, kind="deflect", phase=INTAKE, articles=[m.article_id for m in matches])
     ctx.audit(
         "kb.deflection_offered",
         ticket_id=ticket.id,
@@ -179,8 +174,13 @@ def _pending(
     phase: str,
     user_id: int | None = None,
     chat_id: int | None = None,
+    **payload: Any,
 ) -> PendingQuestion:
-    """The ticket's one pending question, created or reused (its id survives re-asks)."""
+    """The ticket's one pending question, created or reused (its id survives re-asks).
+
+    Each question gets the next number `n`; its buttons carry it, so a button of an earlier
+    question is recognised as stale.
+    """
     pending = records.pending_for_ticket(ctx.session, ticket.id)
     if pending is None:
         pending = PendingQuestion(ticket_id=ticket.id, payload={"n": 0})
@@ -192,7 +192,8 @@ def _pending(
     pending.thread_id = ctx.incoming.thread_id if pending.chat_id == ctx.incoming.chat_id else None
     pending.asked_at = ctx.now
     pending.message_id = None
-    pending.payload = dict(pending.payload or {}, phase=phase)
+    old = pending.payload or {}
+    pending.payload = dict(old, phase=phase, n=int(old.get("n", 0)) + 1, **payload)
     return pending
 
 
@@ -250,8 +251,7 @@ def ask(
 ) -> None:
     """Ask one field's question, with buttons for choices and yes/no, and remember it."""
     pending = _pending(ctx, ticket, kind="field", phase=phase, user_id=user_id, chat_id=chat_id)
-    n = int(pending.payload.get("n", 0)) + 1
-    pending.payload = dict(pending.payload, n=n)
+    n = pending.payload["n"]
     pending.field_name = spec.name
     values = phase_values(ctx, ticket, phase)
     optional = gate.can_skip(spec, values)
@@ -339,9 +339,9 @@ def ask_confirm(ctx: Ctx, ticket: Ticket, procedure: Procedure, *, errors=None) 
         phase=INTAKE,
         user_id=ticket.reporter_id,
         chat_id=ticket.chat_id,
+        changing=False,
     )
-    n = int(pending.payload.get("n", 0)) + 1
-    pending.payload = dict(pending.payload, n=n, changing=False)
+    n = pending.payload["n"]
     buttons = (
         (Button("Confirm", f"y:{ticket.id}:{n}"), Button("Change a field", f"e:{ticket.id}:{n}")),
     )
@@ -383,8 +383,7 @@ def offer_changes(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> None:
         user_id=ticket.reporter_id,
         chat_id=ticket.chat_id,
     )
-    n = int(pending.payload.get("n", 0)) + 1
-    pending.payload = dict(pending.payload, n=n)
+    n = pending.payload["n"]
     values = records.values_of(ctx.session, ticket.id)
     fields = [s for s, _ in gate.visible_values(procedure.fields, values)]
     buttons = tuple(
@@ -719,7 +718,7 @@ def missing_steps(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> list[str]:
 def start_resolution(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> None:
     """Ask the resolver for the procedure's resolution fields through the same gate."""
     pending = _pending(ctx, ticket, kind="field", phase=RESOLUTION)
-    pending.payload = {"phase": RESOLUTION, "n": pending.payload.get("n", 0), "answers": {}}
+    pending.payload = {"phase": RESOLUTION, "n": pending.payload["n"], "answers": {}}
     advance(ctx, ticket, procedure, RESOLUTION)
 
 
