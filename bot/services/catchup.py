@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from bot.db.models import ACTIVE_STATUSES, AuditEvent, CatchupCursor, Ticket, Watcher
 from bot.domain import lifecycle
 from bot.render import render
-from bot.services import feed
+from bot.services import audit, feed
 from bot.services.context import Ctx, Registry
 
 # Keep the message well under Telegram's 4,096 characters; the rest is summarised.
@@ -57,6 +57,7 @@ def catchup(ctx: Ctx, args: str) -> None:
     if user_id is None:
         return
     cursor = ctx.session.get(CatchupCursor, user_id)
+    audit.flush(ctx.session)  # events this transaction deferred count as already happened
     upto = ctx.session.execute(select(func.max(AuditEvent.id))).scalar() or 0
     if cursor is None:
         since = ctx.now - FIRST_LOOK_BACK

@@ -53,9 +53,9 @@ class Ctx:
         procedure: Procedure | None = None,
         procedure_id: str | None = None,
         procedure_version: str | None = None,
-    ) -> audit.Appended:
+    ) -> None:
         """Append an audit event in this transaction, as the person who is acting."""
-        return audit.record(
+        audit.defer(
             self.session,
             now=self.now,
             actor=self.actor,
@@ -67,11 +67,9 @@ class Ctx:
             procedure_version=procedure_version,
         )
 
-    def audit_ticket(
-        self, action: str, ticket: Any, details: dict[str, Any] | None = None
-    ) -> audit.Appended:
+    def audit_ticket(self, action: str, ticket: Any, details: dict[str, Any] | None = None) -> None:
         """An audit event about `ticket`, under the procedure version the ticket carries."""
-        return self.audit(
+        self.audit(
             action,
             ticket_id=ticket.id,
             details=details,

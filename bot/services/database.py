@@ -8,11 +8,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from bot.db.engine import make_engine, make_sessionmaker, read_only
+from bot.services import audit
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -31,6 +32,11 @@ class Database:
     def __init__(self, engine: Engine):
         self.engine = engine
         self._sessions = make_sessionmaker(engine)
+        # Audit events deferred during a transaction are written just before it commits, so
+        # they commit with the change they record; whatever commits moves the known head.
+        event.listen(self._sessions, "before_commit", audit.flush)
+        event.listen(self._sessions, "after_commit", audit.committed)
+        event.listen(self._sessions, "after_rollback", audit.rolled_back)
         self._readers = make_sessionmaker(read_only(engine))
 
     @classmethod

@@ -96,6 +96,7 @@ def create_ticket(ctx: Ctx, procedure: Procedure, text: str, message_id: int | N
     )
     ctx.session.add(ticket)
     ctx.session.flush()
+    records.new_ticket(ctx.session, ticket.id)
     ctx.audit(
         "ticket.created",
         ticket_id=ticket.id,

@@ -164,7 +164,8 @@ def write_article(
     if built.problem:
         details["template_problem"] = built.problem
     ctx.audit("kb.article_written", ticket_id=ticket.id, details=details, procedure=procedure)
-    write_index(session, base)
+    # index.md lists every article, so rebuilding it costs more as the base grows; the
+    # knowledge refresh (at start and every few minutes) notices the new file and rebuilds it.
     return rel
 
 

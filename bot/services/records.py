@@ -89,12 +89,29 @@ def add_pending(session: Session, pending: PendingQuestion) -> None:
 
 def latest_pending(session: Session, chat_id: int, user_id: int) -> PendingQuestion | None:
     """The most recent question waiting on this person in this chat."""
-    return session.execute(
+    pending = session.execute(
         select(PendingQuestion)
         .where(PendingQuestion.chat_id == chat_id, PendingQuestion.user_id == user_id)
         .order_by(PendingQuestion.asked_at.desc(), PendingQuestion.id.desc())
         .limit(1)
     ).scalar_one_or_none()
+    if pending is not None and pending.ticket_id is not None and _writers_queue(session):
+        # Read under the database's single write lock: no one can change it before we commit,
+        # so locking its ticket need not read it again (PostgreSQL must; see
+        # `Conversation._pending_for`).
+        session.info.setdefault("pending", {})[pending.ticket_id] = pending
+    return pending
+
+
+def new_ticket(session: Session, ticket_id: int) -> None:
+    """A ticket created in this transaction has no fields and no question yet: no need to ask."""
+    session.info.setdefault("field_rows", {})[ticket_id] = {}
+    session.info.setdefault("pending", {})[ticket_id] = None
+
+
+def _writers_queue(session: Session) -> bool:
+    """Whether a write transaction holds the whole database (SQLite's BEGIN IMMEDIATE)."""
+    return session.get_bind().dialect.name == "sqlite"
 
 
 def pending_by_id(session: Session, pending_id: int) -> PendingQuestion | None:
@@ -103,7 +120,9 @@ def pending_by_id(session: Session, pending_id: int) -> PendingQuestion | None:
 
 def clear_pending(session: Session, ticket_id: int) -> None:
     pending = pending_for_ticket(session, ticket_id)
-    if pending is not None:
+    if pending is not None and pending in session.new:
+        session.expunge(pending)  # asked and answered within this transaction: never stored
+    elif pending is not None:
         session.delete(pending)
         session.flush()  # gone now, so a new question for the ticket can take its place
     session.info.setdefault("pending", {})[ticket_id] = None

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from bot.chart import weekly_chart
 from bot.db.models import AuditEvent, Person
 from bot.render import render
-from bot.services import records, stats
+from bot.services import audit, records, stats
 from bot.services.context import Ctx, Registry
 from bot.services.messages import Attachment, Button, Outcome, Reply
 
@@ -130,6 +130,7 @@ def timeline(
 ) -> Page:
     """One page of the scope's events in id order: after `after`, before `before`, or the
     scope's natural start (the first page, or for a person the latest one)."""
+    audit.flush(session)  # what this transaction has done so far is part of the trail
     e = AuditEvent
     limit = limit or PAGE_SIZE
     where = scope.conditions(tz)

@@ -25,8 +25,16 @@ def test_upgrade_from_empty_creates_every_table(empty_url):
     engine = make_engine(empty_url)
     migrate.upgrade(engine)
     tables = set(inspect(engine).get_table_names())
-    assert {"tickets", "ticket_fields", "pending_questions", "audit_events", "reminders",
-            "kb_articles", "ticket_steps", "counters"} <= tables
+    assert {
+        "tickets",
+        "ticket_fields",
+        "pending_questions",
+        "audit_events",
+        "reminders",
+        "kb_articles",
+        "ticket_steps",
+        "counters",
+    } <= tables
     assert migrate.current_revision(engine) is not None
     engine.dispose()
 

@@ -34,7 +34,9 @@ def test_defaults_apply_without_a_config_file(tmp_path, monkeypatch):
 
 
 def test_file_values_are_read_and_paths_resolved_beside_the_file(tmp_path):
-    path = write(tmp_path, f"""
+    path = write(
+        tmp_path,
+        f"""
 telegram: {{token: "{TOKEN}", mode: polling}}
 database: {{url: "sqlite:///data/bot.db"}}
 procedures_dir: sops
@@ -44,7 +46,8 @@ members: [3]
 chats: [{{id: -100, name: Ops}}, {{id: -200, name: Dev}}]
 reminders:
   {{sweep_every: 2m, quiet_hours: "20:00-08:00", working_days: [mon, tue], daily_digest: "09:00"}}
-""")
+""",
+    )
     cfg = load_config(path, env={})
     assert cfg.telegram.token == TOKEN
     assert cfg.database.url == f"sqlite:///{tmp_path / 'data/bot.db'}"
@@ -59,8 +62,13 @@ reminders:
 
 def test_environment_overrides_the_file(tmp_path):
     path = write(tmp_path, 'telegram: {token: "from-file"}\ndatabase: {url: "sqlite:///a.db"}\n')
-    cfg = load_config(path, env={"SOPBOT_TELEGRAM_TOKEN": TOKEN,
-                                 "SOPBOT_DATABASE_URL": "postgresql://u:p@127.0.0.1/db"})
+    cfg = load_config(
+        path,
+        env={
+            "SOPBOT_TELEGRAM_TOKEN": TOKEN,
+            "SOPBOT_DATABASE_URL": "postgresql://u:p@127.0.0.1/db",
+        },
+    )
     assert cfg.telegram.token == TOKEN
     assert cfg.database.url == "postgresql://u:p@127.0.0.1/db"
 

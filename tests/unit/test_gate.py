@@ -11,9 +11,7 @@ SYSTEM = FieldSpec("system", "Which system?", type="choice", choices=("github", 
 WHY = FieldSpec("why", "Why?", min_length=5)
 WHEN = FieldSpec("needed_by", "By when?", type="date", required=False)
 PROD = FieldSpec("production", "Production?", type="boolean")
-REF = FieldSpec(
-    "ticket_ref", "Change ticket?", required_when=Condition("production", equals=True)
-)
+REF = FieldSpec("ticket_ref", "Change ticket?", required_when=Condition("production", equals=True))
 FIELDS = (SYSTEM, WHY, WHEN, PROD, REF)
 
 
