@@ -21,7 +21,7 @@ from bot.render import render
 from bot.services import intake, records
 from bot.services.context import Ctx, Registry, toast
 from bot.services.database import Database, DatabaseBusy
-from bot.services.messages import Button, Incoming, Outcome, Reply
+from bot.services.messages import Button, Delivered, Incoming, Outcome, Reply
 
 log = logging.getLogger(__name__)
 
@@ -64,26 +64,32 @@ class Conversation:
             )
 
     def message_sent(self, reply: Reply, chat_id: int, message_id: int, sent_at: datetime) -> None:
-        """The adapter sent `reply` as `message_id`: remember it so replies to it find the
-        ticket, and tie the pending question to it."""
-        if reply.ticket_id is None:
+        """The adapter sent `reply` as `message_id` (see `messages_sent`)."""
+        self.messages_sent([Delivered(reply, chat_id, message_id, sent_at)])
+
+    def messages_sent(self, delivered: list[Delivered]) -> None:
+        """Remember where the replies of one update landed, in one transaction: a reply to
+        any of them finds its ticket, and a pending question knows its message."""
+        about_tickets = [d for d in delivered if d.reply.ticket_id is not None]
+        if not about_tickets:
             return
 
         def work(session: Session) -> None:
-            if session.get(BotMessage, (chat_id, message_id)) is None:
-                session.add(
-                    BotMessage(
-                        chat_id=chat_id,
-                        message_id=message_id,
-                        ticket_id=reply.ticket_id,
-                        kind=reply.kind,
-                        created_at=sent_at,
+            for d in about_tickets:
+                if session.get(BotMessage, (d.chat_id, d.message_id)) is None:
+                    session.add(
+                        BotMessage(
+                            chat_id=d.chat_id,
+                            message_id=d.message_id,
+                            ticket_id=d.reply.ticket_id,
+                            kind=d.reply.kind,
+                            created_at=d.sent_at,
+                        )
                     )
-                )
-            if reply.kind == "question":
-                pending = records.pending_for_ticket(session, reply.ticket_id)
-                if pending is not None and pending.chat_id == chat_id:
-                    pending.message_id = message_id
+                if d.reply.kind == "question":
+                    pending = records.pending_for_ticket(session, d.reply.ticket_id)
+                    if pending is not None and pending.chat_id == d.chat_id:
+                        pending.message_id = d.message_id
 
         self.db.run(work)
 

@@ -37,6 +37,16 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class Delivered:
+    """Where a reply landed: the adapter sent `reply` as `message_id` in `chat_id`."""
+
+    reply: Reply
+    chat_id: int
+    message_id: int
+    sent_at: datetime  # Telegram's date for it (the chat's clock, not ours)
+
+
+@dataclass(frozen=True)
 class Incoming:
     """One thing a person did: a message, a command or a button press."""
 

@@ -94,8 +94,15 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         with suppress(TelegramError):
             await query.answer(render("telegram/button_failed.txt"))
         raise
-    await query.answer(outcome.toast[:TOAST_LIMIT] if outcome.toast else None)
-    await deliver(context.bot, outcome.replies, services.conversation)
+    # The toast and the replies do not wait for each other: the person sees both sooner.
+    results = await asyncio.gather(
+        query.answer(outcome.toast[:TOAST_LIMIT] if outcome.toast else None),
+        deliver(context.bot, outcome.replies, services.conversation),
+        return_exceptions=True,
+    )
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 async def _converse(context: ContextTypes.DEFAULT_TYPE, incoming: Incoming) -> None:

@@ -10,7 +10,6 @@ import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Protocol
 
 from telegram import (
@@ -32,7 +31,7 @@ from telegram.error import (
 )
 
 from bot.render import html_to_text, split_message
-from bot.services.messages import Button, Reply
+from bot.services.messages import Button, Delivered, Reply
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +42,9 @@ RETRY_DELAY = 0.5  # seconds, doubled at each retry
 
 
 class MessageSink(Protocol):
-    """What the engine offers to learn where a ticket's message landed."""
+    """What the engine offers to learn where the replies of one update landed."""
 
-    def message_sent(
-        self, reply: Reply, chat_id: int, message_id: int, sent_at: datetime
-    ) -> None: ...
+    def messages_sent(self, delivered: list[Delivered]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -182,19 +179,37 @@ async def _call(bot: Bot, call: Send) -> Any:
 
 
 async def deliver(bot: Bot, replies: Iterable[Reply], sink: MessageSink) -> None:
-    """Send every reply, each on its own: one that fails does not keep back the others."""
-    failures: list[tuple[Reply, TelegramError]] = []
+    """Send every reply, each on its own: one that fails does not keep back the others.
+
+    Replies to one chat go in order; different chats (the person, the team's chat) are served
+    at the same time. Where the ticket messages landed is stored once for the update.
+    """
+    by_chat: dict[int, list[Reply]] = {}
     for reply in replies:
-        try:
-            messages = await send_reply(bot, reply)
-        except TelegramError as e:
-            log.warning("could not send a %s to chat %s: %s", reply.kind, reply.chat_id, e)
-            failures.append((reply, e))
-            continue
-        if reply.ticket_id is not None:
-            for message in messages:
-                await asyncio.to_thread(
-                    sink.message_sent, reply, message.chat_id, message.message_id, message.date
+        by_chat.setdefault(reply.chat_id, []).append(reply)
+    failures: list[tuple[Reply, TelegramError]] = []
+    delivered: list[Delivered] = []
+
+    async def to_chat(chat_replies: list[Reply]) -> None:
+        for reply in chat_replies:
+            try:
+                messages = await send_reply(bot, reply)
+            except TelegramError as e:
+                log.warning("could not send a %s to chat %s: %s", reply.kind, reply.chat_id, e)
+                failures.append((reply, e))
+                continue
+            if reply.ticket_id is not None:
+                delivered.extend(
+                    Delivered(reply, m.chat_id, m.message_id, m.date) for m in messages
                 )
+
+    try:
+        if len(by_chat) == 1:
+            await to_chat(next(iter(by_chat.values())))
+        else:
+            await asyncio.gather(*(to_chat(chat_replies) for chat_replies in by_chat.values()))
+    finally:
+        if delivered:  # even when cancelled mid-way: what was sent is known
+            await asyncio.to_thread(sink.messages_sent, delivered)
     if failures:
         raise DeliveryError(failures) from failures[0][1]

@@ -65,9 +65,9 @@ class ScriptedConversation:
             )
         return Outcome([Reply(text=f"echo: {html.escape(text)}", ticket_id=1, **here)])
 
-    def message_sent(self, reply: Reply, chat_id: int, message_id: int, sent_at) -> None:
+    def messages_sent(self, delivered) -> None:
         with self._lock:
-            self.sent.append((reply.ticket_id, chat_id, message_id))
+            self.sent += [(d.reply.ticket_id, d.chat_id, d.message_id) for d in delivered]
 
 
 class FakeDatabase:

@@ -132,8 +132,8 @@ class Sink:
     def __init__(self):
         self.seen: list[tuple[int | None, int, int]] = []
 
-    def message_sent(self, reply: Reply, chat_id: int, message_id: int, sent_at) -> None:
-        self.seen.append((reply.ticket_id, chat_id, message_id))
+    def messages_sent(self, delivered) -> None:
+        self.seen += [(d.reply.ticket_id, d.chat_id, d.message_id) for d in delivered]
 
 
 def test_the_engine_learns_where_each_ticket_message_landed():
@@ -145,7 +145,46 @@ def test_the_engine_learns_where_each_ticket_message_landed():
         Reply(chat_id=1, text="no ticket here"),
     ]
     asyncio.run(deliver(bot, replies, sink))
-    assert sink.seen == [(7, 1, 101), (7, -5, 102), (7, -5, 103)]
+    # The bot numbers messages in the order it is called; chats may be served side by side.
+    ids = [(call["chat_id"], call["text"]) for _, call in bot.calls]
+    landed = {n: chat for n, (chat, _) in enumerate(ids, 101)}
+    opened = next(n for n, (chat, text) in enumerate(ids, 101) if text == "Opened")
+    announcement = [n for n, chat in landed.items() if chat == -5]
+    assert len(announcement) == 2  # split in two messages, both lead to the ticket
+    assert sorted(sink.seen) == sorted([(7, 1, opened), *((7, -5, n) for n in announcement)])
+
+
+class SlowChatBot(RecordingBot):
+    """Takes a while to answer for one chat, like a group under Telegram's flood limits."""
+
+    def __init__(self, slow_chat: int):
+        super().__init__()
+        self.slow_chat = slow_chat
+        self.order: list[str] = []
+
+    def __getattr__(self, method: str):
+        answer = super().__getattr__(method)
+
+        async def call(**kwargs):
+            if kwargs["chat_id"] == self.slow_chat:
+                await asyncio.sleep(0.05)
+            self.order.append(kwargs["text"])
+            return await answer(**kwargs)
+
+        return call
+
+
+def test_a_slow_chat_does_not_hold_up_another_and_each_chat_keeps_its_order():
+    bot, sink = SlowChatBot(slow_chat=-5), Sink()
+    replies = [
+        Reply(chat_id=-5, text="team 1", ticket_id=7),
+        Reply(chat_id=1, text="person 1", ticket_id=7),
+        Reply(chat_id=-5, text="team 2", ticket_id=7),
+        Reply(chat_id=1, text="person 2", ticket_id=7),
+    ]
+    asyncio.run(deliver(bot, replies, sink))
+    assert bot.order == ["person 1", "person 2", "team 1", "team 2"]
+    assert len(sink.seen) == 4
 
 
 def test_one_reply_that_cannot_be_sent_does_not_keep_back_the_others():
