@@ -6,10 +6,11 @@ more than running it on SQLite, and a built statement keeps its cache key betwee
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import BotMessage, PendingQuestion, Person, StepDone, Ticket, TicketField
@@ -20,16 +21,25 @@ def lock_ticket(session: Session, ticket_id: int) -> Ticket | None:
     return session.execute(_LOCK_TICKET, {"id": ticket_id}).scalar_one_or_none()
 
 
-def field_rows(session: Session, ticket_id: int) -> dict[str, TicketField]:
-    """The ticket's field rows, read once per transaction.
+@dataclass(frozen=True)
+class FieldRow:
+    """A stored field value and how it got there."""
 
-    Every write goes through `set_value`, which keeps this map current, and the rows are the
-    session's own objects: the gate looks at a ticket's values several times per message.
+    value: Any  # None: skipped
+    phase: str
+
+
+def field_rows(session: Session, ticket_id: int) -> dict[str, FieldRow]:
+    """The ticket's field values, read once per transaction.
+
+    Every write goes through `set_value`, which writes through to the database at once and
+    keeps this map current: the gate looks at a ticket's values several times per message.
+    Plain rows through Core, not ORM objects: this is the busiest table of a conversation.
     """
     cache = session.info.setdefault("field_rows", {})
     if ticket_id not in cache:
-        rows = session.execute(_FIELDS, {"ticket": ticket_id})
-        cache[ticket_id] = {row.name: row for row in rows.scalars()}
+        rows = session.connection().execute(_FIELDS, {"ticket": ticket_id})
+        cache[ticket_id] = {name: FieldRow(value, phase) for name, value, phase in rows}
     return cache[ticket_id]
 
 
@@ -50,16 +60,12 @@ def set_value(
 ) -> Any:
     """Store a field value (None = skipped); returns the previous value."""
     rows = field_rows(session, ticket_id)
-    row = rows.get(name)
-    if row is None:
-        rows[name] = TicketField(
-            ticket_id=ticket_id, name=name, value=value, phase=phase, set_by_id=by, set_at=now
-        )
-        session.add(rows[name])
-        return None
-    old = row.value
-    row.value, row.set_by_id, row.set_at, row.phase = value, by, now, phase
-    return old
+    old = rows.get(name)
+    params = {"ticket": ticket_id, "field": name, "value": value, "phase": phase, "by": by}
+    params["at"] = now
+    session.connection().execute(_INSERT_FIELD if old is None else _UPDATE_FIELD, params)
+    rows[name] = FieldRow(value, phase)
+    return None if old is None else old.value
 
 
 def steps_done(session: Session, ticket_id: int) -> dict[str, StepDone]:
@@ -150,7 +156,26 @@ _LOCK_TICKET = (
     .with_for_update()
     .execution_options(populate_existing=True)
 )
-_FIELDS = select(TicketField).where(TicketField.ticket_id == bindparam("ticket"))
+_F = TicketField.__table__
+_FIELDS = select(_F.c.name, _F.c.value, _F.c.phase).where(_F.c.ticket_id == bindparam("ticket"))
+_INSERT_FIELD = insert(_F).values(
+    ticket_id=bindparam("ticket"),
+    name=bindparam("field"),
+    value=bindparam("value", type_=_F.c.value.type),
+    phase=bindparam("phase"),
+    set_by_id=bindparam("by"),
+    set_at=bindparam("at", type_=_F.c.set_at.type),
+)
+_UPDATE_FIELD = (
+    update(_F)
+    .where(_F.c.ticket_id == bindparam("ticket"), _F.c.name == bindparam("field"))
+    .values(
+        value=bindparam("value", type_=_F.c.value.type),
+        phase=bindparam("phase"),
+        set_by_id=bindparam("by"),
+        set_at=bindparam("at", type_=_F.c.set_at.type),
+    )
+)
 _STEPS = select(StepDone).where(StepDone.ticket_id == bindparam("ticket"))
 _LOCK_PENDING = (
     select(PendingQuestion)
