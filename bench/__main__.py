@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_write:
         ran = {r.area for r in results}
         kept = [row for row in _doc_rows() if row.split("|")[1].strip() not in ran]
-        DOC.write_text(render_doc(_merge(table, kept), args.quick, args.areas), encoding="utf-8")
+        doc = render_doc(_merge(table, kept), args.quick, args.areas) + _analysis()
+        DOC.write_text(doc, encoding="utf-8")
         print(f"wrote {DOC}", file=sys.stderr)
     return 0 if all(r.ok is not False for r in results) else 1
 
@@ -70,6 +71,15 @@ def _doc_rows() -> list[str]:
         return []
     lines = DOC.read_text(encoding="utf-8").splitlines()
     return [line for line in lines[2:] if line.startswith("| ") and not line.startswith("| area")]
+
+
+def _analysis() -> str:
+    """The hand-written part of the doc (from its first `## ` heading on), kept as it is."""
+    if not DOC.exists():
+        return ""
+    text = DOC.read_text(encoding="utf-8")
+    start = text.find("\n## ")
+    return "" if start < 0 else text[start:]
 
 
 def _merge(table: str, kept: list[str]) -> str:
