@@ -181,34 +181,56 @@ class Plan:
 def plan(t: ChaseState, now: datetime, cadence: Cadence, settings: Schedule, tz: tzinfo) -> Plan:
     """Decide for one ticket at `now`. Every chase time it returns is after `now`, so a second
     sweep at the same moment finds nothing to do."""
-    moment = reminder_moment(t, cadence.remind_every)
-    if moment is None:
-        return Plan(STOP, None, t.remind_count, t.escalation_level)
-    allowed = is_allowed(now, settings, tz)
-    if now < moment:
-        owed = pending_escalation(t, cadence.escalate_after)
-        if owed is not None and not allowed:
-            # An escalation still owed (its send failed) waits for the morning, not the reminder.
-            return Plan(WAIT, next_allowed(now, settings, tz), t.remind_count, t.escalation_level)
-        return Plan(
-            WAIT,
-            next_allowed(moment, settings, tz),
-            t.remind_count,
-            t.escalation_level,
-            owed,
-        )
-    if not allowed:
-        return Plan(WAIT, next_allowed(now, settings, tz), t.remind_count, t.escalation_level)
-    count, level = (0, 0) if progressed(t) else (t.remind_count, t.escalation_level)
-    count += 1
-    owed = escalation_owed(count, cadence.escalate_after)
-    return Plan(
-        REMIND,
-        next_allowed(now + cadence.remind_every, settings, tz),
-        count,
-        level,
-        owed if owed > level else None,
-    )
+    return Planner(now, settings, tz).plan(t, cadence)
+
+
+class Planner:
+    """`plan` for the many tickets of one sweep: what depends only on the moment (whether
+    chasing is allowed now, the next allowed time after a cadence) is worked out once."""
+
+    def __init__(self, now: datetime, settings: Schedule, tz: tzinfo):
+        self.now = now
+        self.settings = settings
+        self.tz = tz
+        self.allowed = is_allowed(now, settings, tz)
+        self._next: dict[datetime, datetime] = {}
+        # Reminded tickets with the same count, level and cadence get the same (frozen) plan.
+        self._reminds: dict[tuple[Cadence, int, int], Plan] = {}
+
+    def next_allowed(self, moment: datetime) -> datetime:
+        found = self._next.get(moment)
+        if found is None:
+            found = self._next[moment] = next_allowed(moment, self.settings, self.tz)
+        return found
+
+    def plan(self, t: ChaseState, cadence: Cadence) -> Plan:
+        now = self.now
+        moment = reminder_moment(t, cadence.remind_every)
+        if moment is None:
+            return Plan(STOP, None, t.remind_count, t.escalation_level)
+        if now < moment:
+            owed = pending_escalation(t, cadence.escalate_after)
+            if owed is not None and not self.allowed:
+                # An escalation still owed (its send failed) waits for the morning, not the
+                # reminder.
+                return Plan(WAIT, self.next_allowed(now), t.remind_count, t.escalation_level)
+            return Plan(WAIT, self.next_allowed(moment), t.remind_count, t.escalation_level, owed)
+        if not self.allowed:
+            return Plan(WAIT, self.next_allowed(now), t.remind_count, t.escalation_level)
+        count, level = (0, 0) if progressed(t) else (t.remind_count, t.escalation_level)
+        key = (cadence, count, level)
+        found = self._reminds.get(key)
+        if found is None:
+            count += 1
+            owed = escalation_owed(count, cadence.escalate_after)
+            found = self._reminds[key] = Plan(
+                REMIND,
+                self.next_allowed(now + cadence.remind_every),
+                count,
+                level,
+                owed if owed > level else None,
+            )
+        return found
 
 
 def pending_escalation(t: ChaseState, escalate_after: int | None) -> int | None:

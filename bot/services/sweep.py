@@ -22,15 +22,27 @@ The chat side (`install`) adds the digest's buttons: "On it", "Snooze 1 h" and "
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
+from collections import namedtuple
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    any_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -53,7 +65,6 @@ BATCH = 20_000  # due tickets looked at in one sweep; the rest wait for the next
 LEASE = timedelta(minutes=10)  # a claimed ticket is not due for other sweepers for this long
 SEND_BUDGET = LEASE / 2  # stop sending (and release) well before a claim could expire
 RECORD_EVERY = timedelta(milliseconds=200)  # sent digests are committed at least this often
-_CHUNK = 5_000  # ids in one `IN (...)`, well under every backend's parameter limit
 DIGEST_LIMIT = 30  # tickets in one digest (3 buttons each; Telegram allows 100 buttons)
 ESCALATION_BUTTONS = 30
 PREFIX = "r"
@@ -99,6 +110,8 @@ class SweepReport:
     escalated: int = 0  # tickets whose escalation level was raised
     deferred: int = 0  # tickets whose chase moved without a reminder (quiet hours, snooze)
     stopped: int = 0  # tickets no longer chased (finished or paused)
+    # Wall time of each phase: claim, send (recording included), record, escalate, daily.
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def of_kind(self, kind: str) -> list[Sent]:
         return [s for s in self.sent if s.kind == kind]
@@ -129,12 +142,25 @@ def sweep(
     """One pass: digests to every chat with due tickets, escalations, the daily plans."""
     report = SweepReport(now=now, dry_run=dry_run)
     cadence_for = _cadences(procedures)
-    digests, owed = _claim_due(db, config, cadence_for, now, dry_run, report)
-    owed += _send_digests(db, sender, now, dry_run, digests, report)
+    with _phase(report, "claim"):
+        digests, owed = _claim_due(db, config, cadence_for, now, dry_run, report)
+    with _phase(report, "send"):
+        owed += _send_digests(db, sender, now, dry_run, digests, report)
     if owed:
-        _escalate(db, config, cadence_for, sender, now, dry_run, owed, report)
-    _daily_plans(db, config, sender, now, dry_run, report)
+        with _phase(report, "escalate"):
+            _escalate(db, config, cadence_for, sender, now, dry_run, owed, report)
+    with _phase(report, "daily"):
+        _daily_plans(db, config, sender, now, dry_run, report)
     return report
+
+
+@contextmanager
+def _phase(report: SweepReport, name: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        report.seconds[name] = report.seconds.get(name, 0.0) + time.perf_counter() - started
 
 
 def _chat_of(t, default_chat: int | None) -> int:
@@ -216,12 +242,14 @@ def _claim_due(
     with _unit(db, dry_run) as session:
         query = (
             select(*_CHASE_COLUMNS)
-            .where(Ticket.chase_at.is_not(None), Ticket.chase_at <= now)
-            .order_by(Ticket.chase_at)
+            .where(_TICKETS.c.chase_at.is_not(None), _TICKETS.c.chase_at <= now)
+            .order_by(_TICKETS.c.chase_at)
             .limit(BATCH)
         )
-        rows = session.execute(_claim(query, dry_run)).all()
-        plans = {t.id: rules.plan(t, now, cadence_for(t.procedure_id), settings, tz) for t in rows}
+        # Plain named tuples: a Row's attribute access costs far more, and each is read ~20 times.
+        rows = [_Chase._make(r) for r in session.execute(_claim(query, dry_run))]
+        planner = rules.Planner(now, settings, tz)
+        plans = {t.id: planner.plan(t, cadence_for(t.procedure_id)) for t in rows}
         moved: dict[datetime | None, list[int]] = {}
         leased: list[int] = []
         for t in rows:
@@ -342,12 +370,12 @@ class _Book:
         if not self.done and not self.released:
             return
         now, lease = self.now, self.now + LEASE
-        with self.db.transaction() as session:
+        with _phase(self.report, "record"), self.db.transaction() as session:
             for d in self.released:
                 # Back to due, unless someone changed the ticket meanwhile (snoozed, resolved).
                 session.execute(
                     update(_TICKETS)
-                    .where(_TICKETS.c.id.in_(d.ticket_ids), _TICKETS.c.chase_at == lease)
+                    .where(_among(session, d.ticket_ids), _TICKETS.c.chase_at == lease)
                     .values(chase_at=now)
                 )
             groups: dict[tuple, list[int]] = {}
@@ -394,34 +422,48 @@ class _Book:
         self.done, self.released, self.since = [], [], None
 
 
-# What the sweep reads of a ticket: its chasing state and what a digest shows.
-_CHASE_COLUMNS = (
-    Ticket.id,
-    Ticket.procedure_id,
-    Ticket.procedure_version,
-    Ticket.title,
-    Ticket.status,
-    Ticket.due_at,
-    Ticket.paused_at,
-    Ticket.updated_at,
-    Ticket.snoozed_until,
-    Ticket.last_reminded_at,
-    Ticket.acknowledged_at,
-    Ticket.remind_count,
-    Ticket.escalation_level,
-    Ticket.assignee_id,
-    Ticket.assignee_name,
-    Ticket.home_chat_id,
-    Ticket.chat_id,
-)
 _TICKETS = Ticket.__table__
+# What the sweep reads of a ticket: its chasing state and what a digest shows. Table columns,
+# not ORM attributes: plain rows are all the sweep needs, and they skip the ORM's loading.
+_CHASE_COLUMNS = tuple(
+    _TICKETS.c[name]
+    for name in (
+        "id",
+        "procedure_id",
+        "procedure_version",
+        "title",
+        "status",
+        "due_at",
+        "paused_at",
+        "updated_at",
+        "snoozed_until",
+        "last_reminded_at",
+        "acknowledged_at",
+        "remind_count",
+        "escalation_level",
+        "assignee_id",
+        "assignee_name",
+        "home_chat_id",
+        "chat_id",
+    )
+)
+_Chase = namedtuple("_Chase", [c.key for c in _CHASE_COLUMNS])
 
 
 def _set(session: Session, ids: list[int], **values: Any) -> None:
-    """Set the same values on many tickets in few statements (most reminders share them)."""
-    for i in range(0, len(ids), _CHUNK):
-        chunk = ids[i : i + _CHUNK]
-        session.execute(update(_TICKETS).where(_TICKETS.c.id.in_(chunk)).values(**values))
+    """Set the same values on many tickets in one statement (most reminders share them)."""
+    if ids:
+        session.execute(update(_TICKETS).where(_among(session, ids)).values(**values))
+
+
+def _among(session: Session, ids: list[int] | tuple[int, ...]) -> ColumnElement[bool]:
+    """`tickets.id IN ids` with the ids as one bound value (PostgreSQL: an array; SQLite: a
+    JSON array read by json_each), not one placeholder each: for 5,000 ids, building, sending
+    and parsing the placeholders took a third of the UPDATE's time on PostgreSQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        return _TICKETS.c.id == any_(bindparam(None, list(ids), type_=postgresql.ARRAY(Integer)))
+    listed = func.json_each(json.dumps(list(ids))).table_valued("value")
+    return _TICKETS.c.id.in_(select(listed.c.value))
 
 
 def _fit_digest(due: list, now: datetime) -> tuple[list, str, dict[int, str]]:
@@ -481,7 +523,8 @@ def _escalate(
     levels = {o.ticket_id: o for o in owed}
     names = {c.id: c.name for c in config.chats}
     with _unit(db, dry_run) as session:
-        query = select(Ticket).where(Ticket.id.in_(levels)).order_by(Ticket.due_at, Ticket.id)
+        query = select(Ticket).where(_among(session, list(levels)))
+        query = query.order_by(Ticket.due_at, Ticket.id)
         tickets = session.scalars(_claim(query, dry_run)).all()
         if not dry_run:
             # Re-check on the locked rows: another sweeper or a person may have been first.

@@ -211,6 +211,16 @@ def test_a_reminder_is_recorded_and_audited_per_ticket_by_the_bot(db, config, pr
         assert verify_chain(s).ok
 
 
+def test_the_report_says_where_the_time_went(db, config, procedures, now):
+    add_ticket(db, 1, due=now - timedelta(hours=1))
+
+    report = sweep(db, config, procedures, RecordingSender(), now)
+
+    assert {"claim", "send", "record", "daily"} <= set(report.seconds)
+    assert all(s >= 0 for s in report.seconds.values())
+    assert report.seconds["record"] <= report.seconds["send"]  # recording is part of sending
+
+
 def test_tickets_no_longer_active_stop_being_chased(db, config, procedures, now):
     add_ticket(db, 1, due=now - timedelta(hours=1), status="resolved")
     add_ticket(db, 2, due=now - timedelta(hours=1), status="closed")

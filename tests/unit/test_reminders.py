@@ -208,6 +208,47 @@ def test_every_chase_time_the_plan_returns_is_in_the_future():
             assert p.chase_at is None or p.chase_at > clock
 
 
+def test_one_planner_for_a_whole_sweep_decides_each_ticket_as_if_alone():
+    # The sweep plans thousands of tickets with one Planner, which remembers what depends only
+    # on the moment; nothing it remembers may leak from one ticket into the next.
+    now = berlin(2026, 3, 2, 12, 0)
+    last = now - timedelta(hours=3)
+    tickets = [
+        T(due_at=now - timedelta(hours=1)),
+        T(due_at=now - timedelta(hours=5), last_reminded_at=last, remind_count=3),
+        T(
+            due_at=now - timedelta(hours=5),
+            last_reminded_at=last,
+            remind_count=3,
+            escalation_level=1,
+        ),
+        T(
+            due_at=now - timedelta(hours=5),
+            last_reminded_at=last,
+            remind_count=3,
+            acknowledged_at=last + timedelta(minutes=1),
+        ),
+        T(due_at=now - timedelta(hours=1), snoozed_until=now + timedelta(minutes=20)),
+        T(due_at=now + timedelta(hours=1)),
+        T(
+            due_at=now - timedelta(hours=1),
+            last_reminded_at=now - timedelta(minutes=30),
+            remind_count=4,
+        ),
+        T(status="resolved", due_at=now - timedelta(hours=1)),
+        T(due_at=now - timedelta(hours=1), paused_at=now - timedelta(minutes=5)),
+    ]
+    cadences = (CADENCE, rules.Cadence(), rules.Cadence(timedelta(minutes=30), None))
+    for clock, settings in ((now, OFFICE), (berlin(2026, 3, 2, 22, 0), NIGHT)):
+        planner = rules.Planner(clock, settings, BERLIN)
+        for _ in range(2):  # the second round is answered from what the first remembered
+            for t in tickets:
+                for cadence in cadences:
+                    assert planner.plan(t, cadence) == rules.plan(
+                        t, clock, cadence, settings, BERLIN
+                    )
+
+
 def test_a_procedure_without_a_cadence_is_chased_with_the_defaults():
     assert rules.Cadence.of(None, None) == rules.Cadence(rules.DEFAULT_REMIND_EVERY, None)
     assert rules.Cadence.of(timedelta(hours=1), 4).escalate_after == 4
