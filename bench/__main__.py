@@ -89,6 +89,9 @@ def _merge(table: str, kept: list[str]) -> str:
     return "\n".join([header, rule, *merged])
 
 
+_EARLIER = " (the other rows are from earlier runs)"
+
+
 def render_doc(table: str, quick: bool, areas: list[str] | None = None) -> str:
     import sqlalchemy
     import telegram
@@ -96,8 +99,8 @@ def render_doc(table: str, quick: bool, areas: list[str] | None = None) -> str:
     cpu = platform.processor() or platform.machine()
     return f"""# Performance
 
-Measured by `make bench` (`python -m bench{" --quick" if quick else ""}`), last run:
-{", ".join(areas) if areas else "every area"}, on
+Measured by `make bench` (`python -m bench{" --quick" if quick else ""}`). The last run measured
+{", ".join(areas) if areas else "every area"}{_EARLIER if areas else ""}, on
 {datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}: {os.cpu_count()} cores ({cpu}),
 Python {platform.python_version()}, SQLAlchemy {sqlalchemy.__version__},
 python-telegram-bot {telegram.__version__}, SQLite {__import__("sqlite3").sqlite_version}.
