@@ -13,6 +13,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from bot.domain.lifecycle import label as status_label
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TELEGRAM_LIMIT = 4096
 
@@ -30,6 +32,7 @@ def environment() -> Environment:
         auto_reload=False,
     )
     env.filters["shorten"] = shorten
+    env.filters["status"] = status_label  # "waiting_for_info" -> "waiting for info"
     return env
 
 

@@ -15,14 +15,16 @@ from bot.services.messages import Incoming
 ANN, BOB, CAROL = Actor(2, "Ann", "ann"), Actor(3, "Bob", "bob"), Actor(4, "Carol", "carol")
 
 
-def add_ticket(s, number, now, *, reporter=BOB, assignee=None, due_at=None, title=None):
+def add_ticket(
+    s, number, now, *, reporter=BOB, assignee=None, due_at=None, title=None, status="open"
+):
     s.add(
         Ticket(
             id=number,
             procedure_id="p",
             procedure_version="v1",
             title=title or f"ticket {number}",
-            status="open",
+            status=status,
             reporter_id=reporter.user_id,
             reporter_name=reporter.name,
             assignee_id=assignee.user_id if assignee else None,
@@ -88,6 +90,19 @@ def test_catchup_puts_the_most_important_first_and_moves_the_cursor(db, now, tmp
     assert "Check the cable" in text and "#1</b>" not in text
     with db.reading() as s:
         assert s.get(CatchupCursor, ANN.user_id).last_event_id == 8
+
+
+def test_statuses_read_as_words_not_as_identifiers(db, now, tmp_path):
+    earlier = now - timedelta(hours=1)
+    with db.transaction() as s:
+        add_ticket(s, 1, earlier, reporter=ANN, status="in_progress")
+        s.flush()
+        change = {"from": "waiting_for_info", "to": "in_progress"}
+        event(s, earlier, BOB, "status.changed", 1, **change)
+    text = ask(db, now, tmp_path)
+    assert "<i>in progress</i>" in text
+    assert "status waiting for info → in progress" in text
+    assert "_" not in text
 
 
 def test_a_long_catchup_fits_one_message_and_summarises_the_rest(db, now, tmp_path):
