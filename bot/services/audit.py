@@ -103,23 +103,11 @@ def defer(
     session.info.setdefault(_QUEUE, []).append(event)
 
 
-def record(
-    session: Session,
-    *,
-    now: datetime,
-    actor: Actor,
-    action: str,
-    ticket_id: int | None = None,
-    details: dict[str, Any] | None = None,
-    procedure: Procedure | None = None,
-    procedure_id: str | None = None,
-    procedure_version: str | None = None,
-) -> Appended:
-    """Append one event to the chain now; it commits or rolls back with the change it records."""
-    event = _event(
-        now, actor, action, ticket_id, details, procedure, procedure_id, procedure_version
-    )
-    return _append(session, [*session.info.pop(_QUEUE, ()), event])
+def record(session: Session, **event: Any) -> Appended:
+    """Append one event to the chain now (the arguments of `defer`); it commits or rolls back
+    with the change it records. Events queued before it keep their place ahead of it."""
+    defer(session, **event)
+    return _flush_queue(session)
 
 
 def record_many(
@@ -131,26 +119,18 @@ def record_many(
     the last one landed."""
     if not events:
         raise ValueError("no events to record")
-    rows = [
-        _event(
-            now,
-            actor,
-            e["action"],
-            e.get("ticket_id"),
-            e.get("details"),
-            None,
-            e.get("procedure_id"),
-            e.get("procedure_version"),
-        )
-        for e in events
-    ]
-    return _append(session, [*session.info.pop(_QUEUE, ()), *rows])
+    for e in events:
+        defer(session, now=now, actor=actor, **e)
+    return _flush_queue(session)
 
 
 def flush(session: Session) -> Appended | None:
     """Write the events queued by `defer`, in the order they were queued."""
-    queued = session.info.pop(_QUEUE, None)
-    return _append(session, queued) if queued else None
+    return _flush_queue(session) if session.info.get(_QUEUE) else None
+
+
+def _flush_queue(session: Session) -> Appended:
+    return _append(session, session.info.pop(_QUEUE))
 
 
 def committed(session: Session) -> None:

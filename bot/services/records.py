@@ -61,9 +61,10 @@ def set_value(
     """Store a field value (None = skipped); returns the previous value."""
     rows = field_rows(session, ticket_id)
     old = rows.get(name)
-    params = {"ticket": ticket_id, "field": name, "value": value, "phase": phase, "by": by}
-    params["at"] = now
-    session.connection().execute(_INSERT_FIELD if old is None else _UPDATE_FIELD, params)
+    session.connection().execute(
+        _INSERT_FIELD if old is None else _UPDATE_FIELD,
+        {"ticket": ticket_id, "field": name, "value": value, "phase": phase, "by": by, "at": now},
+    )
     rows[name] = FieldRow(value, phase)
     return None if old is None else old.value
 

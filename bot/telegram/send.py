@@ -204,10 +204,7 @@ async def deliver(bot: Bot, replies: Iterable[Reply], sink: MessageSink) -> None
                 )
 
     try:
-        if len(by_chat) == 1:
-            await to_chat(next(iter(by_chat.values())))
-        else:
-            await asyncio.gather(*(to_chat(chat_replies) for chat_replies in by_chat.values()))
+        await asyncio.gather(*(to_chat(chat_replies) for chat_replies in by_chat.values()))
     finally:
         if delivered:  # even when cancelled mid-way: what was sent is known
             await asyncio.to_thread(sink.messages_sent, delivered)
