@@ -15,13 +15,14 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from bot.config import Config
-from bot.db.models import BotMessage, PendingQuestion, Ticket
+from bot.db.models import BotMessage
 from bot.procedures.errors import ProcedureError
 from bot.render import render
 from bot.services import intake, records
 from bot.services.context import Ctx, Registry, toast
 from bot.services.database import Database, DatabaseBusy
 from bot.services.messages import Button, Delivered, Incoming, Outcome, Reply
+from bot.services.rows import PendingRow, TicketRow
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +191,7 @@ class Conversation:
 
     # --- the pending question ---------------------------------------------------------------
 
-    def _pending_for(self, ctx: Ctx) -> tuple[PendingQuestion | None, Ticket | None]:
+    def _pending_for(self, ctx: Ctx) -> tuple[PendingRow | None, TicketRow | None]:
         """The question this message answers: the one replied to, else the newest here."""
         inc = ctx.incoming
         uid = inc.user.user_id
@@ -217,7 +218,7 @@ class Conversation:
             return records.latest_pending(ctx.session, inc.chat_id, uid), None
         return fresh, ticket
 
-    def _answer(self, ctx: Ctx, pending: PendingQuestion, ticket: Ticket | None, text: str):
+    def _answer(self, ctx: Ctx, pending: PendingRow, ticket: TicketRow | None, text: str):
         if ticket is None:
             if pending.ticket_id is not None:
                 ctx.say("chat/empty.html")
@@ -266,8 +267,8 @@ class Conversation:
             ctx.notify_leads("chat/no_procedures_leads.html")
             return
         titles = {s.id: s.title for s in self.procedures.summaries()}
-        pending = PendingQuestion(
-            ticket_id=None,
+        pending = records.store_pending(
+            ctx.session,
             chat_id=ctx.incoming.chat_id,
             user_id=ctx.actor.user_id,
             kind="choose",
@@ -275,8 +276,6 @@ class Conversation:
             thread_id=ctx.incoming.thread_id,
             asked_at=ctx.now,
         )
-        ctx.session.add(pending)
-        ctx.session.flush()
         ctx.audit("question.asked", details={"field": "procedure", "options": options[:20]})
         buttons = tuple(
             (Button(titles.get(pid, pid)[:40], f"p:{pending.id}:{i}"),)
@@ -289,7 +288,7 @@ class Conversation:
             options=[(i + 1, titles.get(pid, pid)) for i, pid in enumerate(options[:20])],
         )
 
-    def _choose_typed(self, ctx: Ctx, pending: PendingQuestion, text: str) -> None:
+    def _choose_typed(self, ctx: Ctx, pending: PendingRow, text: str) -> None:
         options = pending.payload.get("options", [])
         word = text.strip().lower()
         titles = {s.id: s.title.lower() for s in self.procedures.summaries()}
@@ -299,19 +298,18 @@ class Conversation:
         else:
             chosen = next((o for o in options if word in (o, titles.get(o))), None)
         if chosen is None:
-            ctx.session.delete(pending)
+            records.drop_pending(ctx.session, pending)
             self._offer_procedures(ctx, text, [])
             return
         self._create_from_choice(ctx, pending, chosen)
 
-    def _create_from_choice(self, ctx: Ctx, pending: PendingQuestion, procedure_id: str) -> None:
+    def _create_from_choice(self, ctx: Ctx, pending: PendingRow, procedure_id: str) -> None:
         procedure = intake.load_procedure(ctx, procedure_id)
         if procedure is None:
             return
         text = pending.payload.get("text", "")
         message_id = pending.payload.get("message_id")
-        ctx.session.delete(pending)
-        ctx.session.flush()
+        records.drop_pending(ctx.session, pending)
         intake.create_ticket(ctx, procedure, text, message_id)
 
     # --- core commands and buttons ----------------------------------------------------------
@@ -372,7 +370,7 @@ class Conversation:
             return
         pending, ticket = self._pending_for(ctx)
         if pending is not None and ticket is None:
-            ctx.session.delete(pending)
+            records.drop_pending(ctx.session, pending)
             ctx.audit("draft.cancelled", details={"stage": "choosing a procedure"})
             ctx.say("chat/cancelled.html", ticket=None)
             return

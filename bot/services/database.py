@@ -10,10 +10,10 @@ from typing import TypeVar
 
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from bot.db.engine import make_engine, make_sessionmaker, read_only
-from bot.services import audit
+from bot.services import audit, rows
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -34,9 +34,14 @@ class Database:
         self._sessions = make_sessionmaker(engine)
         # Audit events deferred during a transaction are written just before it commits, so
         # they commit with the change they record; whatever commits moves the known head.
+        event.listen(self._sessions, "before_commit", rows.flush)
         event.listen(self._sessions, "before_commit", audit.flush)
         event.listen(self._sessions, "after_commit", audit.committed)
         event.listen(self._sessions, "after_rollback", audit.rolled_back)
+        # Rows changed outside the ORM are written before any ORM statement runs, as the
+        # ORM's own autoflush would have written them.
+        event.listen(self._sessions, "do_orm_execute", _flush_rows)
+        event.listen(self._sessions, "after_rollback", rows.forget)
         self._readers = make_sessionmaker(read_only(engine))
 
     @classmethod
@@ -78,6 +83,10 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _flush_rows(state: ORMExecuteState) -> None:
+    rows.flush(state.session)
 
 
 def _retryable(e: DBAPIError) -> bool:

@@ -10,7 +10,6 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from bot.db.models import PendingQuestion, Ticket
 from bot.domain import gate, lifecycle
 from bot.domain.fields import Accepted, display, expected_form, parse_answer
 from bot.domain.procedure import FieldSpec, Procedure
@@ -20,6 +19,7 @@ from bot.services import records
 from bot.services.audit import next_value
 from bot.services.context import Ctx
 from bot.services.messages import Button, Reply
+from bot.services.rows import PendingRow, TicketRow
 
 INTAKE = "intake"
 RESOLUTION = "resolution"
@@ -29,7 +29,9 @@ TITLE_LENGTH = 120
 # --- procedures -----------------------------------------------------------------------------
 
 
-def load_procedure(ctx: Ctx, procedure_id: str, ticket: Ticket | None = None) -> Procedure | None:
+def load_procedure(
+    ctx: Ctx, procedure_id: str, ticket: TicketRow | None = None
+) -> Procedure | None:
     """Read the procedure file afresh; when it is broken, say so, tell the leads, keep state."""
     try:
         return ctx.procedures.load(procedure_id)
@@ -63,7 +65,7 @@ def short_hash(text: str) -> str:
 # --- starting a ticket ----------------------------------------------------------------------
 
 
-def create_ticket(ctx: Ctx, procedure: Procedure, text: str, message_id: int | None) -> Ticket:
+def create_ticket(ctx: Ctx, procedure: Procedure, text: str, message_id: int | None) -> TicketRow:
     """A new ticket waiting for info, linked to the chat, message and person it came from."""
     inc = ctx.incoming
     home = (
@@ -72,31 +74,31 @@ def create_ticket(ctx: Ctx, procedure: Procedure, text: str, message_id: int | N
         else (ctx.config.chats[0].id if ctx.config.chats else None)
     )
     first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    ticket = Ticket(
-        id=next_value(ctx.session, "ticket"),
-        procedure_id=procedure.id,
-        procedure_version=procedure.version,
-        title=shorten(first_line, TITLE_LENGTH) if first_line else procedure.title,
-        description=text,
-        status=lifecycle.WAITING,
-        reporter_id=inc.user.user_id,
-        reporter_name=inc.user.name,
-        chat_id=inc.chat_id,
-        chat_type=inc.chat_type,
-        message_id=message_id,
-        thread_id=inc.thread_id,
-        home_chat_id=home,
-        created_at=ctx.now,
-        updated_at=ctx.now,
-        reopen_count=0,
-        questions_asked=0,
-        invalid_answers=0,
-        remind_count=0,
-        escalation_level=0,
+    ticket = TicketRow(
+        {
+            "id": next_value(ctx.session, "ticket"),
+            "procedure_id": procedure.id,
+            "procedure_version": procedure.version,
+            "title": shorten(first_line, TITLE_LENGTH) if first_line else procedure.title,
+            "description": text,
+            "status": lifecycle.WAITING,
+            "reporter_id": inc.user.user_id,
+            "reporter_name": inc.user.name,
+            "chat_id": inc.chat_id,
+            "chat_type": inc.chat_type,
+            "message_id": message_id,
+            "thread_id": inc.thread_id,
+            "home_chat_id": home,
+            "created_at": ctx.now,
+            "updated_at": ctx.now,
+            "reopen_count": 0,
+            "questions_asked": 0,
+            "invalid_answers": 0,
+            "remind_count": 0,
+            "escalation_level": 0,
+        }
     )
-    ctx.session.add(ticket)
-    ctx.session.flush()
-    records.new_ticket(ctx.session, ticket.id)
+    records.add_ticket(ctx.session, ticket)
     ctx.audit(
         "ticket.created",
         ticket_id=ticket.id,
@@ -111,7 +113,7 @@ def create_ticket(ctx: Ctx, procedure: Procedure, text: str, message_id: int | N
 
 
 def apply_named_values(
-    ctx: Ctx, ticket: Ticket, procedure: Procedure, text: str, phase: str
+    ctx: Ctx, ticket: TicketRow, procedure: Procedure, text: str, phase: str
 ) -> list[str]:
     """Store the explicit `name: value` lines of a message; return what was refused and why."""
     errors = []
@@ -125,7 +127,7 @@ def apply_named_values(
     return errors
 
 
-def _offer_articles(ctx: Ctx, ticket: Ticket, procedure: Procedure, text: str) -> bool:
+def _offer_articles(ctx: Ctx, ticket: TicketRow, procedure: Procedure, text: str) -> bool:
     """Offer matching knowledge articles before the gate starts (deflection)."""
     if not procedure.knowledge.deflect or len(text.split()) < 2:
         return False
@@ -154,7 +156,7 @@ def _offer_articles(ctx: Ctx, ticket: Ticket, procedure: Procedure, text: str) -
     return True
 
 
-def self_served(ctx: Ctx, ticket: Ticket) -> None:
+def self_served(ctx: Ctx, ticket: TicketRow) -> None:
     """The person found the answer in the knowledge base: the draft closes as self-served."""
     change_status(ctx, ticket, lifecycle.CLOSED, reason="self-served from the knowledge base")
     ticket.close_reason = "self_served"
@@ -169,14 +171,14 @@ def self_served(ctx: Ctx, ticket: Ticket) -> None:
 
 def _pending(
     ctx: Ctx,
-    ticket: Ticket,
+    ticket: TicketRow,
     *,
     kind: str,
     phase: str,
     user_id: int | None = None,
     chat_id: int | None = None,
     **payload: Any,
-) -> PendingQuestion:
+) -> PendingRow:
     """The ticket's one pending question, created or reused (its id survives re-asks).
 
     Each question gets the next number `n`; its buttons carry it, so a button of an earlier
@@ -184,8 +186,7 @@ def _pending(
     """
     pending = records.pending_for_ticket(ctx.session, ticket.id)
     if pending is None:
-        pending = PendingQuestion(ticket_id=ticket.id, payload={"n": 0})
-        records.add_pending(ctx.session, pending)
+        pending = records.new_pending(ctx.session, ticket_id=ticket.id, payload={"n": 0})
     pending.kind = kind
     pending.field_name = None
     pending.chat_id = chat_id if chat_id is not None else ctx.incoming.chat_id
@@ -200,7 +201,7 @@ def _pending(
 
 def advance(
     ctx: Ctx,
-    ticket: Ticket,
+    ticket: TicketRow,
     procedure: Procedure,
     phase: str,
     *,
@@ -222,7 +223,7 @@ def advance(
         resume(ctx, ticket, procedure)
 
 
-def phase_values(ctx: Ctx, ticket: Ticket, phase: str) -> dict[str, Any]:
+def phase_values(ctx: Ctx, ticket: TicketRow, phase: str) -> dict[str, Any]:
     """Intake values, plus this round's resolution answers (kept on the pending question)."""
     values = records.values_of(ctx.session, ticket.id)
     if phase == RESOLUTION:
@@ -233,14 +234,14 @@ def phase_values(ctx: Ctx, ticket: Ticket, phase: str) -> dict[str, Any]:
     return values
 
 
-def _resolution_names(ctx: Ctx, ticket: Ticket) -> set[str]:
+def _resolution_names(ctx: Ctx, ticket: TicketRow) -> set[str]:
     rows = records.field_rows(ctx.session, ticket.id)
     return {name for name, row in rows.items() if row.phase == RESOLUTION}
 
 
 def ask(
     ctx: Ctx,
-    ticket: Ticket,
+    ticket: TicketRow,
     procedure: Procedure,
     spec: FieldSpec,
     phase: str,
@@ -296,11 +297,11 @@ def ask(
 
 def _deliver(
     ctx: Ctx,
-    pending: PendingQuestion,
+    pending: PendingRow,
     template: str,
     *,
     buttons,
-    ticket: Ticket,
+    ticket: TicketRow,
     reply_to: int | None,
     **context: Any,
 ) -> None:
@@ -331,7 +332,7 @@ def _deliver(
     )
 
 
-def ask_confirm(ctx: Ctx, ticket: Ticket, procedure: Procedure, *, errors=None) -> None:
+def ask_confirm(ctx: Ctx, ticket: TicketRow, procedure: Procedure, *, errors=None) -> None:
     """Show what was collected; the ticket opens only when the person confirms it."""
     pending = _pending(
         ctx,
@@ -365,7 +366,7 @@ def ask_confirm(ctx: Ctx, ticket: Ticket, procedure: Procedure, *, errors=None) 
     )
 
 
-def summary_rows(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> list[tuple[str, str]]:
+def summary_rows(ctx: Ctx, ticket: TicketRow, procedure: Procedure) -> list[tuple[str, str]]:
     values = records.values_of(ctx.session, ticket.id)
     shown = [(s.name, display(s, v)) for s, v in gate.visible_values(procedure.fields, values)]
     known = {s.name for s in (*procedure.fields, *procedure.resolution.fields)}
@@ -374,7 +375,7 @@ def summary_rows(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> list[tuple[s
     return shown
 
 
-def offer_changes(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> None:
+def offer_changes(ctx: Ctx, ticket: TicketRow, procedure: Procedure) -> None:
     """List the fields as buttons so the person can pick one to change."""
     pending = _pending(
         ctx,
@@ -401,7 +402,7 @@ def offer_changes(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> None:
     )
 
 
-def change_field(ctx: Ctx, ticket: Ticket, procedure: Procedure, spec: FieldSpec) -> None:
+def change_field(ctx: Ctx, ticket: TicketRow, procedure: Procedure, spec: FieldSpec) -> None:
     """Ask one field again; after the answer the summary is shown for confirmation again."""
     ask(ctx, ticket, procedure, spec, INTAKE, user_id=ticket.reporter_id, chat_id=ticket.chat_id)
     pending = records.pending_for_ticket(ctx.session, ticket.id)
@@ -412,7 +413,7 @@ def change_field(ctx: Ctx, ticket: Ticket, procedure: Procedure, spec: FieldSpec
 
 
 def accept_value(
-    ctx: Ctx, ticket: Ticket, procedure: Procedure, spec: FieldSpec, raw: str, phase: str
+    ctx: Ctx, ticket: TicketRow, procedure: Procedure, spec: FieldSpec, raw: str, phase: str
 ) -> str | None:
     """Validate and store one answer (audited either way); the reason when it was refused."""
     outcome = parse_answer(spec, raw, ctx.config.tz)
@@ -451,7 +452,7 @@ def accept_value(
     return None
 
 
-def answer(ctx: Ctx, ticket: Ticket, pending: PendingQuestion, text: str) -> None:
+def answer(ctx: Ctx, ticket: TicketRow, pending: PendingRow, text: str) -> None:
     """A typed message that answers the pending question of `ticket`."""
     procedure = load_procedure(ctx, ticket.procedure_id, ticket)
     if procedure is None:
@@ -498,9 +499,9 @@ def answer(ctx: Ctx, ticket: Ticket, pending: PendingQuestion, text: str) -> Non
 
 def _after_answer(
     ctx: Ctx,
-    ticket: Ticket,
+    ticket: TicketRow,
     procedure: Procedure,
-    pending: PendingQuestion,
+    pending: PendingRow,
     phase: str,
     errors: list[str],
 ) -> None:
@@ -510,7 +511,7 @@ def _after_answer(
     advance(ctx, ticket, procedure, phase, errors=errors)
 
 
-def choose(ctx: Ctx, ticket: Ticket, pending: PendingQuestion, index: int) -> str | None:
+def choose(ctx: Ctx, ticket: TicketRow, pending: PendingRow, index: int) -> str | None:
     """A choice or yes/no button; returns what was chosen, for the edited question."""
     procedure = load_procedure(ctx, ticket.procedure_id, ticket)
     if procedure is None:
@@ -535,7 +536,7 @@ def choose(ctx: Ctx, ticket: Ticket, pending: PendingQuestion, index: int) -> st
     return raw
 
 
-def skip(ctx: Ctx, ticket: Ticket, pending: PendingQuestion) -> None:
+def skip(ctx: Ctx, ticket: TicketRow, pending: PendingRow) -> None:
     procedure = load_procedure(ctx, ticket.procedure_id, ticket)
     if procedure is None:
         return
@@ -569,7 +570,7 @@ def skip(ctx: Ctx, ticket: Ticket, pending: PendingQuestion) -> None:
     advance(ctx, ticket, procedure, phase)
 
 
-def cancel(ctx: Ctx, ticket: Ticket, pending: PendingQuestion | None) -> None:
+def cancel(ctx: Ctx, ticket: TicketRow, pending: PendingRow | None) -> None:
     """Cancel a draft (nothing is deleted), or stop resolving an opened ticket."""
     if ticket.opened_at is None and ticket.status == lifecycle.WAITING:
         change_status(ctx, ticket, lifecycle.CANCELLED, reason="cancelled by the reporter")
@@ -590,7 +591,7 @@ def cancel(ctx: Ctx, ticket: Ticket, pending: PendingQuestion | None) -> None:
 # --- opening, pausing, resuming -------------------------------------------------------------
 
 
-def confirm(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> None:
+def confirm(ctx: Ctx, ticket: TicketRow, procedure: Procedure) -> None:
     """The person confirmed: open the ticket if the procedure (read again now) is satisfied."""
     values = records.values_of(ctx.session, ticket.id)
     if not gate.is_complete(procedure.fields, values):
@@ -611,7 +612,9 @@ def confirm(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> None:
         announce(ctx, ticket, procedure, rows, here=True)
 
 
-def announce(ctx: Ctx, ticket: Ticket, procedure: Procedure, rows, *, here: bool = False) -> None:
+def announce(
+    ctx: Ctx, ticket: TicketRow, procedure: Procedure, rows, *, here: bool = False
+) -> None:
     """Tell the team chat about a newly opened ticket, with buttons to take it."""
     from bot.render import render
 
@@ -640,7 +643,7 @@ def announce(ctx: Ctx, ticket: Ticket, procedure: Procedure, rows, *, here: bool
     )
 
 
-def ensure_complete(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> bool:
+def ensure_complete(ctx: Ctx, ticket: TicketRow, procedure: Procedure) -> bool:
     """Before work on an opened ticket: if its procedure now wants more, ask the reporter.
 
     The SLA clock stops while the ticket waits for that information.
@@ -666,7 +669,7 @@ def ensure_complete(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> bool:
     return False
 
 
-def resume(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> None:
+def resume(ctx: Ctx, ticket: TicketRow, procedure: Procedure) -> None:
     """The missing information arrived: restart the SLA clock where it stopped."""
     pending = records.pending_for_ticket(ctx.session, ticket.id)
     target = (pending.payload.get("resume_status") if pending else None) or lifecycle.OPEN
@@ -682,7 +685,7 @@ def resume(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> None:
 
 def change_status(
     ctx: Ctx,
-    ticket: Ticket,
+    ticket: TicketRow,
     target: str,
     *,
     procedure: Procedure | None = None,
@@ -706,7 +709,7 @@ def change_status(
 # --- resolving ------------------------------------------------------------------------------
 
 
-def missing_steps(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> list[str]:
+def missing_steps(ctx: Ctx, ticket: TicketRow, procedure: Procedure) -> list[str]:
     values = records.values_of(ctx.session, ticket.id)
     done = records.steps_done(ctx.session, ticket.id)
     return [
@@ -716,14 +719,14 @@ def missing_steps(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> list[str]:
     ]
 
 
-def start_resolution(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> None:
+def start_resolution(ctx: Ctx, ticket: TicketRow, procedure: Procedure) -> None:
     """Ask the resolver for the procedure's resolution fields through the same gate."""
     pending = _pending(ctx, ticket, kind="field", phase=RESOLUTION)
     pending.payload = {"phase": RESOLUTION, "n": pending.payload["n"], "answers": {}}
     advance(ctx, ticket, procedure, RESOLUTION)
 
 
-def finish_resolution(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> None:
+def finish_resolution(ctx: Ctx, ticket: TicketRow, procedure: Procedure) -> None:
     pending = records.pending_for_ticket(ctx.session, ticket.id)
     answers = (pending.payload.get("answers", {}) if pending else {}) or {}
     for name, value in answers.items():
@@ -749,7 +752,7 @@ def finish_resolution(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> None:
         )
 
 
-def _write_article(ctx: Ctx, ticket: Ticket, procedure: Procedure, answers: dict) -> str | None:
+def _write_article(ctx: Ctx, ticket: TicketRow, procedure: Procedure, answers: dict) -> str | None:
     try:
         from bot.services import knowledge
     except ImportError:  # the knowledge base is optional while it is being built
@@ -763,7 +766,7 @@ def _write_article(ctx: Ctx, ticket: Ticket, procedure: Procedure, answers: dict
     )
 
 
-def due_in(ticket: Ticket, now: datetime) -> str:
+def due_in(ticket: TicketRow, now: datetime) -> str:
     from bot.domain.durations import format_duration
 
     if ticket.due_at is None:

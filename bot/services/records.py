@@ -14,11 +14,27 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import BotMessage, PendingQuestion, Person, StepDone, Ticket, TicketField
+from bot.services import rows
+from bot.services.rows import PendingRow, TicketRow
 
 
-def lock_ticket(session: Session, ticket_id: int) -> Ticket | None:
-    """The ticket, locked until commit so concurrent answers queue instead of racing."""
-    return session.execute(_LOCK_TICKET, {"id": ticket_id}).scalar_one_or_none()
+def lock_ticket(session: Session, ticket_id: int) -> TicketRow | None:
+    """The ticket, locked until commit so concurrent answers queue instead of racing.
+
+    Read once per transaction: a ticket this transaction holds cannot change under it."""
+    ticket = rows.known(session, TicketRow, ticket_id)
+    if ticket is not None:
+        return ticket  # type: ignore[return-value]
+    found = session.connection().execute(_LOCK_TICKET, {"id": ticket_id}).mappings().first()
+    return rows.loaded(session, TicketRow, found) if found is not None else None
+
+
+def add_ticket(session: Session, ticket: TicketRow) -> TicketRow:
+    """Store a new ticket now (its fields and question refer to it); it has neither yet."""
+    rows.insert_now(session, ticket)
+    session.info.setdefault("field_rows", {})[ticket.id] = {}
+    session.info.setdefault("pending", {})[ticket.id] = None
+    return ticket
 
 
 @dataclass(frozen=True)
@@ -70,31 +86,45 @@ def set_value(
 
 
 def steps_done(session: Session, ticket_id: int) -> dict[str, StepDone]:
-    rows = session.execute(_STEPS, {"ticket": ticket_id}).scalars()
-    return {row.step_id: row for row in rows}
+    result = session.execute(_STEPS, {"ticket": ticket_id}).scalars()
+    return {row.step_id: row for row in result}
 
 
-def pending_for_ticket(session: Session, ticket_id: int) -> PendingQuestion | None:
+def pending_for_ticket(session: Session, ticket_id: int) -> PendingRow | None:
     """The ticket's pending question, locked; read from the database once per transaction."""
     cache = session.info.setdefault("pending", {})
     if ticket_id not in cache:
-        cache[ticket_id] = session.execute(
-            _LOCK_PENDING, {"ticket": ticket_id}
-        ).scalar_one_or_none()
+        rows.flush(session)
+        found = session.connection().execute(_LOCK_PENDING, {"ticket": ticket_id}).mappings()
+        cache[ticket_id] = _pending(session, found.first())
     return cache[ticket_id]
 
 
-def add_pending(session: Session, pending: PendingQuestion) -> None:
-    session.add(pending)
+def new_pending(session: Session, **values: Any) -> PendingRow:
+    """A pending question, written with its final values when the transaction flushes."""
+    pending = PendingRow(values)
+    rows.add(session, pending)
     if pending.ticket_id is not None:
         session.info.setdefault("pending", {})[pending.ticket_id] = pending
+    return pending
 
 
-def latest_pending(session: Session, chat_id: int, user_id: int) -> PendingQuestion | None:
+def store_pending(session: Session, **values: Any) -> PendingRow:
+    """A pending question written at once, because its id is needed now (button data)."""
+    return rows.insert_now(session, PendingRow(values))
+
+
+def drop_pending(session: Session, pending: PendingRow) -> None:
+    rows.delete_now(session, pending)
+    if pending.ticket_id is not None:
+        session.info.setdefault("pending", {})[pending.ticket_id] = None
+
+
+def latest_pending(session: Session, chat_id: int, user_id: int) -> PendingRow | None:
     """The most recent question waiting on this person in this chat."""
-    pending = session.execute(
-        _LATEST_PENDING, {"chat": chat_id, "user": user_id}
-    ).scalar_one_or_none()
+    rows.flush(session)
+    found = session.connection().execute(_LATEST_PENDING, {"chat": chat_id, "user": user_id})
+    pending = _pending(session, found.mappings().first())
     if pending is not None and pending.ticket_id is not None and _writers_queue(session):
         # Read under the database's single write lock: no one can change it before we commit,
         # so locking its ticket need not read it again (PostgreSQL must; see
@@ -103,10 +133,8 @@ def latest_pending(session: Session, chat_id: int, user_id: int) -> PendingQuest
     return pending
 
 
-def new_ticket(session: Session, ticket_id: int) -> None:
-    """A ticket created in this transaction has no fields and no question yet: no need to ask."""
-    session.info.setdefault("field_rows", {})[ticket_id] = {}
-    session.info.setdefault("pending", {})[ticket_id] = None
+def _pending(session: Session, found: Any) -> PendingRow | None:
+    return rows.loaded(session, PendingRow, found) if found is not None else None
 
 
 def _writers_queue(session: Session) -> bool:
@@ -114,18 +142,16 @@ def _writers_queue(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
-def pending_by_id(session: Session, pending_id: int) -> PendingQuestion | None:
-    return session.get(PendingQuestion, pending_id, with_for_update=True)
+def pending_by_id(session: Session, pending_id: int) -> PendingRow | None:
+    rows.flush(session)
+    found = session.connection().execute(_PENDING_BY_ID, {"id": pending_id}).mappings()
+    return _pending(session, found.first())
 
 
 def clear_pending(session: Session, ticket_id: int) -> None:
     pending = pending_for_ticket(session, ticket_id)
-    if pending is not None and pending in session.new:
-        session.expunge(pending)  # asked and answered within this transaction: never stored
-    elif pending is not None:
-        session.delete(pending)
-        session.flush()  # gone now, so a new question for the ticket can take its place
-    session.info.setdefault("pending", {})[ticket_id] = None
+    if pending is not None:
+        drop_pending(session, pending)
 
 
 def ticket_for_message(session: Session, chat_id: int, message_id: int) -> int | None:
@@ -151,12 +177,9 @@ def person_by_username(session: Session, username: str) -> Person | None:
     ).scalar_one_or_none()
 
 
-_LOCK_TICKET = (
-    select(Ticket)
-    .where(Ticket.id == bindparam("id"))
-    .with_for_update()
-    .execution_options(populate_existing=True)
-)
+_T = Ticket.__table__
+_P = PendingQuestion.__table__
+_LOCK_TICKET = select(_T).where(_T.c.id == bindparam("id")).with_for_update()
 _F = TicketField.__table__
 _FIELDS = select(_F.c.name, _F.c.value, _F.c.phase).where(_F.c.ticket_id == bindparam("ticket"))
 _INSERT_FIELD = insert(_F).values(
@@ -178,17 +201,11 @@ _UPDATE_FIELD = (
     )
 )
 _STEPS = select(StepDone).where(StepDone.ticket_id == bindparam("ticket"))
-_LOCK_PENDING = (
-    select(PendingQuestion)
-    .where(PendingQuestion.ticket_id == bindparam("ticket"))
-    .with_for_update()
-    .execution_options(populate_existing=True)
-)
+_LOCK_PENDING = select(_P).where(_P.c.ticket_id == bindparam("ticket")).with_for_update()
+_PENDING_BY_ID = select(_P).where(_P.c.id == bindparam("id")).with_for_update()
 _LATEST_PENDING = (
-    select(PendingQuestion)
-    .where(
-        PendingQuestion.chat_id == bindparam("chat"), PendingQuestion.user_id == bindparam("user")
-    )
-    .order_by(PendingQuestion.asked_at.desc(), PendingQuestion.id.desc())
+    select(_P)
+    .where(_P.c.chat_id == bindparam("chat"), _P.c.user_id == bindparam("user"))
+    .order_by(_P.c.asked_at.desc(), _P.c.id.desc())
     .limit(1)
 )

@@ -58,6 +58,7 @@ from bot.services import tickets as ticket_commands
 from bot.services.context import Ctx, Registry
 from bot.services.database import Database
 from bot.services.messages import Button, Outcome, Reply
+from bot.services.rows import TicketRow
 
 log = logging.getLogger(__name__)
 
@@ -750,7 +751,7 @@ def on_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
     return on_it(ctx, ticket) if action == "on" else snooze(ctx, ticket)
 
 
-def on_it(ctx: Ctx, ticket: Ticket) -> Outcome:
+def on_it(ctx: Ctx, ticket: TicketRow) -> Outcome:
     """Acknowledge the ticket, and take it when nobody has: that is progress (no escalation)."""
     assigned = False
     if ticket.assignee_id is None:
@@ -772,7 +773,7 @@ def on_it(ctx: Ctx, ticket: Ticket) -> Outcome:
     return Outcome(toast=f"Noted. #{ticket.id} is assigned to {ticket.assignee_name}.")
 
 
-def snooze(ctx: Ctx, ticket: Ticket) -> Outcome:
+def snooze(ctx: Ctx, ticket: TicketRow) -> Outcome:
     """No reminder for this ticket for an hour (a snooze is not progress)."""
     until = ctx.now + rules.SNOOZE
     ticket.snoozed_until = until
@@ -789,7 +790,7 @@ def snooze(ctx: Ctx, ticket: Ticket) -> Outcome:
     return Outcome(toast=f"#{ticket.id} snoozed until {local}.")
 
 
-def show(ctx: Ctx, ticket: Ticket) -> None:
+def show(ctx: Ctx, ticket: TicketRow) -> None:
     """The ticket in short: title, status, assignee, due."""
     tz = ctx.config.tz
     due = ""

@@ -17,6 +17,7 @@ from bot.domain.procedure import Procedure, Step
 from bot.services import intake, records
 from bot.services.context import Ctx, Registry, toast
 from bot.services.messages import Button, Outcome
+from bot.services.rows import TicketRow
 
 LIST_LIMIT = 30
 _NUMBER = re.compile(r"^#?(\d{1,9})$")
@@ -50,7 +51,7 @@ def split_number(args: str) -> tuple[int | None, str]:
     return (int(m.group(1)), rest.strip()) if m else (None, args.strip())
 
 
-def find(ctx: Ctx, args: str, usage: str) -> tuple[Ticket | None, str]:
+def find(ctx: Ctx, args: str, usage: str) -> tuple[TicketRow | None, str]:
     """The ticket named first in `args`, locked; tells the person when it is missing."""
     number, rest = split_number(args)
     if number is None:
@@ -62,7 +63,7 @@ def find(ctx: Ctx, args: str, usage: str) -> tuple[Ticket | None, str]:
     return ticket, rest
 
 
-def _refuse(ctx: Ctx, ticket: Ticket, action: str, reason: str) -> None:
+def _refuse(ctx: Ctx, ticket: TicketRow, action: str, reason: str) -> None:
     ctx.audit_ticket("action.refused", ticket, {"action": action, "reason": reason})
     ctx.say("chat/refused.html", ticket=ticket, reason=reason)
 
@@ -112,7 +113,7 @@ def show(ctx: Ctx, args: str) -> None:
         render_ticket(ctx, ticket)
 
 
-def render_ticket(ctx: Ctx, ticket: Ticket) -> None:
+def render_ticket(ctx: Ctx, ticket: TicketRow) -> None:
     try:
         procedure = ctx.procedures.load(ticket.procedure_id)
     except Exception:  # a broken procedure must not hide the ticket itself
@@ -230,7 +231,7 @@ def assign(ctx: Ctx, args: str) -> None:
     assign_to(ctx, ticket, person.user_id, person.name)
 
 
-def assign_to(ctx: Ctx, ticket: Ticket, user_id: int, name: str) -> bool:
+def assign_to(ctx: Ctx, ticket: TicketRow, user_id: int, name: str) -> bool:
     if ticket.status not in lifecycle.WORKABLE:
         _refuse(
             ctx,
@@ -289,7 +290,7 @@ def steps(ctx: Ctx, args: str) -> None:
         show_steps(ctx, ticket)
 
 
-def show_steps(ctx: Ctx, ticket: Ticket) -> None:
+def show_steps(ctx: Ctx, ticket: TicketRow) -> None:
     """The checklist, re-read from the procedure, with a button for each step not yet done."""
     procedure = intake.load_procedure(ctx, ticket.procedure_id, ticket)
     if procedure is None:
@@ -311,7 +312,7 @@ def show_steps(ctx: Ctx, ticket: Ticket) -> None:
     )
 
 
-def mark_step(ctx: Ctx, ticket: Ticket, procedure: Procedure, step: Step) -> bool:
+def mark_step(ctx: Ctx, ticket: TicketRow, procedure: Procedure, step: Step) -> bool:
     """Mark a step done if its role and required fields allow it; audit either way."""
     reason = _step_refusal(ctx, ticket, procedure, step)
     if reason:
@@ -349,7 +350,7 @@ def mark_step(ctx: Ctx, ticket: Ticket, procedure: Procedure, step: Step) -> boo
     return True
 
 
-def _step_refusal(ctx: Ctx, ticket: Ticket, procedure: Procedure, step: Step) -> str | None:
+def _step_refusal(ctx: Ctx, ticket: TicketRow, procedure: Procedure, step: Step) -> str | None:
     if ticket.status not in lifecycle.WORKABLE:
         return f"ticket #{ticket.id} is {lifecycle.label(ticket.status)}, not open for work"
     if step.role == "lead" and not ctx.is_lead:
@@ -449,7 +450,7 @@ def close(ctx: Ctx, args: str) -> None:
 # --- buttons --------------------------------------------------------------------------------
 
 
-def _ticket_from(ctx: Ctx, parts: list[str]) -> Ticket | None:
+def _ticket_from(ctx: Ctx, parts: list[str]) -> TicketRow | None:
     if not parts or not parts[0].isdigit():
         return None
     return records.lock_ticket(ctx.session, int(parts[0]))
