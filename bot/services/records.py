@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -85,9 +85,28 @@ def set_value(
     return None if old is None else old.value
 
 
-def steps_done(session: Session, ticket_id: int) -> dict[str, StepDone]:
-    result = session.execute(_STEPS, {"ticket": ticket_id}).scalars()
-    return {row.step_id: row for row in result}
+class StepRow(NamedTuple):
+    """A step marked done: by whom and when."""
+
+    step_id: str
+    done_by_id: int
+    done_by_name: str
+    done_at: datetime
+
+
+def steps_done(session: Session, ticket_id: int) -> dict[str, StepRow]:
+    """The ticket's steps done, read once per transaction and kept current by `mark_done`."""
+    cache = session.info.setdefault("steps", {})
+    if ticket_id not in cache:
+        found = session.connection().execute(_STEPS, {"ticket": ticket_id})
+        cache[ticket_id] = {row.step_id: StepRow(*row) for row in found}
+    return cache[ticket_id]
+
+
+def mark_done(session: Session, ticket_id: int, step: StepRow) -> None:
+    done = steps_done(session, ticket_id)
+    session.connection().execute(_INSERT_STEP, {"ticket_id": ticket_id, **step._asdict()})
+    done[step.step_id] = step
 
 
 def pending_for_ticket(session: Session, ticket_id: int) -> PendingRow | None:
@@ -200,7 +219,13 @@ _UPDATE_FIELD = (
         set_at=bindparam("at", type_=_F.c.set_at.type),
     )
 )
-_STEPS = select(StepDone).where(StepDone.ticket_id == bindparam("ticket"))
+_S = StepDone.__table__
+_STEPS = (
+    select(_S.c.step_id, _S.c.done_by_id, _S.c.done_by_name, _S.c.done_at)
+    .where(_S.c.ticket_id == bindparam("ticket"))
+    .order_by(_S.c.id)
+)
+_INSERT_STEP = insert(_S)
 _LOCK_PENDING = select(_P).where(_P.c.ticket_id == bindparam("ticket")).with_for_update()
 _PENDING_BY_ID = select(_P).where(_P.c.id == bindparam("id")).with_for_update()
 _LATEST_PENDING = (

@@ -10,7 +10,7 @@ import re
 
 from sqlalchemy import or_, select
 
-from bot.db.models import Comment, StepDone, Ticket, Watcher
+from bot.db.models import Comment, Ticket, Watcher
 from bot.domain import lifecycle
 from bot.domain.fields import Accepted, display, parse_answer
 from bot.domain.procedure import Procedure, Step
@@ -326,14 +326,10 @@ def mark_step(ctx: Ctx, ticket: TicketRow, procedure: Procedure, step: Step) -> 
         return False
     if not intake.ensure_complete(ctx, ticket, procedure):
         return False
-    ctx.session.add(
-        StepDone(
-            ticket_id=ticket.id,
-            step_id=step.id,
-            done_by_id=ctx.actor.user_id,
-            done_by_name=ctx.actor.name,
-            done_at=ctx.now,
-        )
+    records.mark_done(
+        ctx.session,
+        ticket.id,
+        records.StepRow(step.id, ctx.actor.user_id, ctx.actor.name, ctx.now),
     )
     ticket.updated_at = ctx.now
     ctx.audit(
