@@ -25,10 +25,10 @@ from typing import Any
 from urllib.parse import quote
 
 from markupsafe import Markup
-from sqlalchemy import delete, event, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, event, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from bot.db.models import Article, Setting, StepDone, Ticket
+from bot.db.models import Article, Setting
 from bot.domain.fields import display
 from bot.domain.procedure import Procedure
 from bot.knowledge import frontmatter
@@ -50,6 +50,8 @@ from bot.knowledge.text import Term, fold, index_text, plain_text, query_terms, 
 from bot.render import render, shorten
 from bot.services.context import Ctx, Registry
 from bot.services.messages import Button, Outcome
+from bot.services.records import StepRow
+from bot.services.rows import TicketRow
 
 log = logging.getLogger(__name__)
 
@@ -98,11 +100,11 @@ class ReindexReport:
 def write_article(
     ctx: Ctx,
     *,
-    ticket: Ticket,
+    ticket: TicketRow,
     procedure: Procedure,
     values: dict[str, Any],
     resolution: dict[str, Any],
-    steps: list[StepDone],
+    steps: list[StepRow],
 ) -> str:
     """Write (or, after a reopen, rewrite) the ticket's article; return its relative path.
 
@@ -111,16 +113,22 @@ def write_article(
     """
     session = ctx.session
     base = Path(ctx.knowledge_dir)
-    existing = _article_of_ticket(session, base, ticket.id)
+    first = article_path(procedure.id, ticket.id, ticket.title)
+    # One read answers both "has this ticket an article?" and "whose is the first free name?".
+    rows = session.connection().execute(_ROWS_OF, {"ticket": ticket.id, "path": first}).all()
+    existing = _article_of_ticket(base, ticket.id, rows)
     if existing is not None:
-        rel = existing.path
-        before = _read_bytes(inside(base, rel))
+        row, target = existing
+        rel, row_id = row.path, row.id
+        before = _read_bytes(target)
         old = frontmatter.parse(_decode(before)) if before is not None else None
         if old is None:  # the file went away; keep what the index still had
-            old = frontmatter.Document(body=escape(existing.body))
+            old = frontmatter.Document(body=escape(row.body))
     else:
-        rel = _free_path(session, base, procedure.id, ticket.id, ticket.title)
-        before = _read_bytes(inside(base, rel))  # only ever a leftover of this same ticket
+        at_first = next((r for r in rows if r.path == first), None)
+        rel, target = _free_path(session, base, procedure.id, ticket, first, at_first)
+        row_id = None
+        before = _read_bytes(target)  # only ever a leftover of this same ticket
         old = None
     history, old_revision = history_of(old) if old is not None else ([], 0)
     if existing is not None:
@@ -143,23 +151,24 @@ def write_article(
     )
     raw = built.text.encode()
     sha = hashlib.sha256(raw).hexdigest()
-    target = inside(base, rel)
     _restore_on_rollback(session, target, before)
     atomic_write(target, raw)
-    row = existing or session.scalar(select(Article).where(Article.path == rel))
-    if row is None:
-        row = Article(path=rel)
-        session.add(row)
-    row.ticket_id = ticket.id
-    row.procedure_id = procedure.id[:_MAX_PROCEDURE]
-    row.title = one_line(ticket.title)[:_MAX_TITLE]
-    row.tags = " ".join(procedure.knowledge.tags)
-    row.body = plain_text(drop_title(built.body))
-    row.sha256 = sha
-    row.mtime = target.stat().st_mtime
-    row.indexed_at = ctx.now
-    session.flush()
-    _index(session, [_index_entry(row)])
+    columns = {
+        "ticket_id": ticket.id,
+        "procedure_id": procedure.id[:_MAX_PROCEDURE],
+        "title": one_line(ticket.title)[:_MAX_TITLE],
+        "tags": " ".join(procedure.knowledge.tags),
+        "body": plain_text(drop_title(built.body)),
+        "sha256": sha,
+        "mtime": target.stat().st_mtime,
+        "indexed_at": ctx.now,
+    }
+    connection = session.connection()
+    if row_id is None:
+        row_id = connection.execute(_INSERT_ARTICLE, {"path": rel, **columns}).scalar_one()
+    else:
+        connection.execute(_UPDATE_ARTICLE, {"row_id": row_id, **columns})
+    _index(session, [_Entry(row_id, **_index_fields(columns))])
     details: dict[str, Any] = {"path": rel, "sha256": sha, "revision": data.revision}
     if built.problem:
         details["template_problem"] = built.problem
@@ -169,13 +178,26 @@ def write_article(
     return rel
 
 
+# Built once: building a statement costs more than running it on SQLite. Core, not the ORM:
+# only this module writes `kb_articles`, and nothing else in the transaction holds its rows.
+_A = Article.__table__
+_ROWS_OF = (
+    select(_A.c.id, _A.c.path, _A.c.ticket_id, _A.c.body)
+    .where(or_(_A.c.ticket_id == bindparam("ticket"), _A.c.path == bindparam("path")))
+    .order_by(_A.c.id)
+)
+_ROW_AT = select(_A.c.ticket_id).where(_A.c.path == bindparam("path"))
+_INSERT_ARTICLE = insert(_A).returning(_A.c.id)
+_UPDATE_ARTICLE = update(_A).where(_A.c.id == bindparam("row_id"))
+
+
 def _article_data(
     ctx: Ctx,
-    ticket: Ticket,
+    ticket: TicketRow,
     procedure: Procedure,
     values: dict[str, Any],
     resolution: dict[str, Any],
-    steps: list[StepDone],
+    steps: list[StepRow],
     **revision: Any,
 ) -> ArticleData:
     return ArticleData(
@@ -207,7 +229,7 @@ def _lines(procedure: Procedure, order: list[str], values: dict[str, Any]) -> tu
     )
 
 
-def _step_lines(procedure: Procedure, steps: list[StepDone]) -> tuple[StepLine, ...]:
+def _step_lines(procedure: Procedure, steps: list[StepRow]) -> tuple[StepLine, ...]:
     order = {s.id: i for i, s in enumerate(procedure.steps)}
     done = sorted(steps, key=lambda s: (order.get(s.step_id, len(order)), s.done_at))
     return tuple(
@@ -221,30 +243,44 @@ def _step_lines(procedure: Procedure, steps: list[StepDone]) -> tuple[StepLine, 
     )
 
 
-def _article_of_ticket(session: Session, base: Path, ticket_id: int) -> Article | None:
-    for row in session.scalars(
-        select(Article).where(Article.ticket_id == ticket_id).order_by(Article.id)
-    ):
+def _article_of_ticket(base: Path, ticket_id: int, rows: list[Any]) -> tuple[Any, Path] | None:
+    """The ticket's first row (by id) whose path stays inside the folder, and that file."""
+    for row in rows:
+        if row.ticket_id != ticket_id:
+            continue
         try:
-            inside(base, row.path)
+            return row, inside(base, row.path)
         except UnsafePath:
             continue
-        return row
     return None
 
 
-def _free_path(session: Session, base: Path, procedure_id: str, ticket_id: int, title: str) -> str:
-    """The first name that is not another ticket's article nor a hand-written file."""
+def _free_path(
+    session: Session,
+    base: Path,
+    procedure_id: str,
+    ticket: TicketRow,
+    first: str,
+    at_first: Any,
+) -> tuple[str, Path]:
+    """The first name that is not another ticket's article nor a hand-written file.
+
+    The first name's row (`at_first`, or None) was read with the ticket's own rows.
+    """
+    connection = session.connection()
     for n in range(1, 1000):
-        rel = article_path(procedure_id, ticket_id, title, n)
-        row = session.scalar(select(Article).where(Article.path == rel))
-        if row is not None and row.ticket_id != ticket_id:
+        if n == 1:
+            rel, row = first, at_first
+        else:
+            rel = article_path(procedure_id, ticket.id, ticket.title, n)
+            row = connection.execute(_ROW_AT, {"path": rel}).first()
+        if row is not None and row.ticket_id != ticket.id:
             continue
         target = inside(base, rel)
-        if target.exists() and _claimed_ticket(target) != ticket_id:
+        if target.exists() and _claimed_ticket(target) != ticket.id:
             continue
-        return rel
-    raise UnsafePath(f"no free file name for ticket {ticket_id}")
+        return rel, target
+    raise UnsafePath(f"no free file name for ticket {ticket.id}")
 
 
 def _claimed_ticket(path: Path) -> int | None:
@@ -339,11 +375,6 @@ class _Entry:
     body: str
 
 
-def _index_entry(row: Any) -> _Entry:
-    values = {"title": row.title, "tags": row.tags, "procedure_id": row.procedure_id}
-    return _Entry(row.id, **_index_fields({**values, "body": row.body}))
-
-
 def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
@@ -353,11 +384,11 @@ def _index(session: Session, entries: list[_Entry]) -> None:
     if not entries:
         return
     if _dialect(session) == "sqlite":
-        _unindex(session, [e.id for e in entries])
-        session.execute(
-            text(
-                "INSERT INTO kb_fts (rowid, title, tags, body) VALUES (:id, :title, :tags, :body)"
-            ),
+        # REPLACE makes FTS5 delete the rowid's old entry first, so one statement serves a
+        # changed row and a new row alike (a new row may reuse a deleted row's rowid, and an
+        # entry left behind by a deletion done outside sopbot must not be found under it).
+        session.connection().execute(
+            _FTS_PUT,
             [{"id": e.id, "title": e.title, "tags": e.tags, "body": e.body} for e in entries],
         )
         return
@@ -379,6 +410,11 @@ def _index(session: Session, entries: list[_Entry]) -> None:
                 "bodies": [e.body for e in chunk],
             },
         )
+
+
+_FTS_PUT = text(
+    "INSERT OR REPLACE INTO kb_fts (rowid, title, tags, body) VALUES (:id, :title, :tags, :body)"
+)
 
 
 def _unindex(session: Session, ids: list[int]) -> None:

@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bot.config import Config
 from bot.db.models import Article, AuditEvent, StepDone, Ticket
@@ -238,6 +238,51 @@ def test_another_tickets_article_is_never_overwritten(db, kdir, now):
     path = resolve(db, kdir, now, 7, "Paper jam", {}, "Opened tray 2.")
     assert path == "printer/7-paper-jam-2.md"
     assert hand.read_text() == "---\nticket: 99\n---\n# Someone else's notes\n"
+
+
+def test_names_whose_rows_belong_to_other_tickets_or_none_are_skipped(db, kdir, now):
+    folder = kdir / "printer"
+    folder.mkdir(parents=True)
+    (folder / "7-paper-jam.md").write_text("---\nticket: 99\n---\n# Notes on 99\n")
+    (folder / "7-paper-jam-2.md").write_text("# Notes without a ticket\n")
+    reindex(db, kdir, now)
+    (folder / "7-paper-jam-2.md").unlink()  # its row stays until the next reindex
+    path = resolve(db, kdir, now, 7, "Paper jam", {}, "Opened tray 2.")
+    assert path == "printer/7-paper-jam-3.md"
+    assert (folder / "7-paper-jam.md").read_text() == "---\nticket: 99\n---\n# Notes on 99\n"
+    with db.reading() as session:
+        owners = dict(session.execute(select(Article.path, Article.ticket_id)).all())
+    assert owners == {
+        "printer/7-paper-jam.md": 99,
+        "printer/7-paper-jam-2.md": None,
+        "printer/7-paper-jam-3.md": 7,
+    }
+
+
+def test_a_rewrite_after_the_file_went_away_keeps_what_the_index_had(db, kdir, now):
+    path = printer_jam(db, kdir, now)
+    (kdir / path).unlink()
+    again = resolve(db, kdir, now, 1, "Printer on floor 3 jams", {}, "Swapped the printer.")
+    assert again == path
+    doc = frontmatter.parse((kdir / path).read_text())
+    current, previous = doc.body.split("## Previous resolutions")
+    assert "Swapped the printer." in current
+    assert "pickup roller" in previous
+    assert doc.meta["revision"] == 2
+    with db.reading() as session:
+        assert session.scalars(select(Article.path)).all() == [path]
+
+
+def test_an_index_entry_left_by_a_row_deleted_elsewhere_is_not_found(db, kdir, now):
+    printer_jam(db, kdir, now)
+    with db.transaction() as session:  # a deletion that bypasses sopbot leaves kb_fts behind
+        session.execute(delete(Article))
+    path = resolve(db, kdir, now, 2, "Scanner offline", {}, "Rebooted it.", procedure=NETWORK)
+    if db.dialect == "sqlite":
+        with db.reading() as session:
+            assert session.scalars(select(Article.id)).all() == [1]  # the rowid came back
+    assert search(db, "pickup roller") == []
+    assert [m.path for m in search(db, "scanner")] == [path]
 
 
 def test_a_rolled_back_resolution_leaves_the_files_as_they_were(db, kdir, now):

@@ -283,6 +283,15 @@ def test_a_procedure_template_runs_sandboxed(tmp_path):
     assert built.problem and "## Solution" in built.body
 
 
+def test_a_procedure_template_cannot_change_the_front_matter(tmp_path):
+    (tmp_path / "t.md.j2").write_text("{{ history[0].clear() }}{{ history | length }}")
+    history = ({"revision": 1, "resolver": "Alice"},)
+    built = build(article(revision=2, history=history), template="t.md.j2", templates_dir=tmp_path)
+    assert built.problem is None
+    assert built.meta["revisions"][0] == {"revision": 1, "resolver": "Alice"}
+    assert history == ({"revision": 1, "resolver": "Alice"},)
+
+
 def test_query_words_are_folded_and_stop_words_dropped():
     assert [t.word for t in query_terms("How do I fix the Café printer?")] == [
         "fix",
