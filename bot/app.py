@@ -45,6 +45,7 @@ def build_services(config: Config, *, migrate_db: bool | None = None) -> Service
     db = Database.from_url(config.database.url)
     if config.database.auto_migrate if migrate_db is None else migrate_db:
         migrate.upgrade(db.engine)
+    db.start_checkpoints()
     procedures = ProcedureStore(config.procedures_dir)
     registry = Registry()
     conversation = Conversation(db, config, procedures, registry)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.db.checkpoint import AUTOCHECKPOINT_PAGES
+
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine with the settings sopbot relies on for each backend."""
@@ -31,6 +33,7 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")  # see bot.db.checkpoint
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from bot.db.checkpoint import Checkpointer
 from bot.db.engine import make_engine, make_sessionmaker, read_only
 from bot.services import audit, rows
 
@@ -43,6 +44,8 @@ class Database:
         event.listen(self._sessions, "do_orm_execute", _flush_rows)
         event.listen(self._sessions, "after_rollback", rows.forget)
         self._readers = make_sessionmaker(read_only(engine))
+        self.checkpointer = Checkpointer(engine)
+        event.listen(self._sessions, "after_commit", self.checkpointer.committed)
 
     @classmethod
     def from_url(cls, url: str) -> Database:
@@ -81,7 +84,12 @@ class Database:
                 time.sleep(0.05 * 2**attempt)
         raise AssertionError("unreachable")
 
+    def start_checkpoints(self) -> None:
+        """Checkpoint SQLite's log in the background from now on (see `bot.db.checkpoint`)."""
+        self.checkpointer.start()
+
     def dispose(self) -> None:
+        self.checkpointer.stop()
         self.engine.dispose()
 
 
