@@ -71,9 +71,16 @@ def _script(n: int) -> list[tuple[Actor, str | None, str | None]]:
 
 
 class _WriteCounter:
+    """Rows written, counted on one ticket only: the listener costs every statement ~10 µs,
+    which would be charged to sopbot and not to the floor."""
+
     def __init__(self, engine):
         self.rows = 0
+        self.engine = engine
         event.listen(engine, "after_cursor_execute", self._count)
+
+    def stop(self) -> None:
+        event.remove(self.engine, "after_cursor_execute", self._count)
 
     def _count(self, conn, cursor, statement, parameters, context, executemany):
         verb = statement.lstrip()[:6].upper()
@@ -95,11 +102,17 @@ def _run_engine(url: str, folder: Path, tickets: int) -> tuple[list[float], floa
     from bot.services import intake
 
     hashes = {0: intake.short_hash("triage"), 1: intake.short_hash("fix")}
-    counter = _WriteCounter(services.db.engine)
+    counter = None
     now = datetime(2026, 1, 5, 9, tzinfo=UTC)
     latencies: list[float] = []
     messages = 0
-    for n in range(1, tickets + 1):
+    # Ticket 1 warms up (counter rows created, templates compiled) and is not measured; ticket
+    # 2 is counted for the floor's writes per message, as every ticket runs the same script.
+    for n in range(1, tickets + 2):
+        if n == 2:
+            counter = _WriteCounter(services.db.engine)
+        elif n == 3:
+            counter.stop()
         for who, text_, button in _script(n):
             if button and button.startswith("sd:"):
                 button += hashes[int(button.split(":")[2])]
@@ -114,15 +127,16 @@ def _run_engine(url: str, folder: Path, tickets: int) -> tuple[list[float], floa
             )
             start = time.perf_counter()
             outcome = services.conversation.handle(incoming)
-            latencies.append(time.perf_counter() - start)
+            if n > 1:
+                latencies.append(time.perf_counter() - start)
             messages += 1
             if not outcome.replies and not outcome.toast:
                 raise RuntimeError(f"no answer to {text_ or button!r} in ticket {n}")
             now += timedelta(seconds=1)
         _check_resolved(services, n)
-    writes = counter.rows / messages
+    writes = counter.rows / len(_script(0))
     services.close()
-    return latencies, writes, messages
+    return latencies, writes, len(latencies)
 
 
 def _check_resolved(services, number: int) -> None:

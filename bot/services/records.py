@@ -6,14 +6,16 @@ more than running it on SQLite, and a built statement keeps its cache key betwee
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import BotMessage, PendingQuestion, Person, StepDone, Ticket, TicketField
+from bot.db.types import JSONText
 from bot.services import rows
 from bot.services.rows import PendingRow, TicketRow
 
@@ -142,13 +144,36 @@ def drop_pending(session: Session, pending: PendingRow) -> None:
 def latest_pending(session: Session, chat_id: int, user_id: int) -> PendingRow | None:
     """The most recent question waiting on this person in this chat."""
     rows.flush(session)
-    found = session.connection().execute(_LATEST_PENDING, {"chat": chat_id, "user": user_id})
-    pending = _pending(session, found.mappings().first())
-    if pending is not None and pending.ticket_id is not None and _writers_queue(session):
-        # Read under the database's single write lock: no one can change it before we commit,
-        # so locking its ticket need not read it again (PostgreSQL must; see
-        # `Conversation._pending_for`).
-        session.info.setdefault("pending", {})[pending.ticket_id] = pending
+    params = {"chat": chat_id, "user": user_id}
+    if _writers_queue(session):
+        return _latest_with_ticket(session, params)
+    found = session.connection().execute(_LATEST_PENDING, params)
+    return _pending(session, found.mappings().first())
+
+
+def _latest_with_ticket(session: Session, params: dict[str, int]) -> PendingRow | None:
+    """SQLite: the question, its ticket and the ticket's fields in one statement.
+
+    Read under the database's single write lock, so no one can change them before we commit:
+    locking the ticket need not read anything again (PostgreSQL must; see
+    `Conversation._pending_for`). Every message that answers a question starts here.
+    """
+    found = session.connection().execute(_LATEST_WITH_TICKET, params).mappings().first()
+    if found is None:
+        return None
+    pending = _pending(session, {name: found[name] for name in PendingRow.names})
+    ticket_id = pending.ticket_id
+    if ticket_id is None or found["t_id"] is None:
+        return pending
+    session.info.setdefault("pending", {})[ticket_id] = pending
+    if rows.known(session, TicketRow, ticket_id) is None:
+        rows.loaded(session, TicketRow, {name: found[f"t_{name}"] for name in TicketRow.names})
+    fields = session.info.setdefault("field_rows", {})
+    if ticket_id not in fields:
+        fields[ticket_id] = {
+            name: FieldRow(None if value is None else json.loads(value), phase)
+            for name, value, phase in found["fields"] or ()
+        }
     return pending
 
 
@@ -230,6 +255,22 @@ _LOCK_PENDING = select(_P).where(_P.c.ticket_id == bindparam("ticket")).with_for
 _PENDING_BY_ID = select(_P).where(_P.c.id == bindparam("id")).with_for_update()
 _LATEST_PENDING = (
     select(_P)
+    .where(_P.c.chat_id == bindparam("chat"), _P.c.user_id == bindparam("user"))
+    .order_by(_P.c.asked_at.desc(), _P.c.id.desc())
+    .limit(1)
+)
+_FIELDS_AS_JSON = (
+    select(func.json_group_array(func.json_array(_F.c.name, _F.c.value, _F.c.phase)))
+    .where(_F.c.ticket_id == _T.c.id)
+    .scalar_subquery()
+)
+_LATEST_WITH_TICKET = (
+    select(
+        _P,
+        *(c.label(f"t_{c.key}") for c in _T.columns),
+        type_coerce(_FIELDS_AS_JSON, JSONText).label("fields"),
+    )
+    .outerjoin(_T, _T.c.id == _P.c.ticket_id)
     .where(_P.c.chat_id == bindparam("chat"), _P.c.user_id == bindparam("user"))
     .order_by(_P.c.asked_at.desc(), _P.c.id.desc())
     .limit(1)

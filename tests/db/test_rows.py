@@ -112,3 +112,20 @@ def test_a_misspelt_column_is_an_error_not_a_silent_attribute(stored):
         ticket = records.lock_ticket(session, 1)
         with pytest.raises(AttributeError, match="statu"):
             ticket.statu = "open"
+
+
+def test_answering_reads_back_the_question_ticket_and_values_as_stored(stored):
+    values = {"summary": "the “export” fails", "users": 120, "production": True, "note": None}
+    with stored.transaction() as session:
+        for name, value in values.items():
+            records.set_value(session, 1, name, value, phase="intake", by=7, now=NOW)
+        records.new_pending(
+            session, ticket_id=1, chat_id=7, user_id=7, kind="field", payload={"n": 3}, asked_at=NOW
+        )
+    with stored.transaction() as session:
+        pending = records.latest_pending(session, 7, 7)
+        assert pending.payload == {"n": 3}
+        ticket = records.lock_ticket(session, 1)
+        assert (ticket.title, ticket.created_at) == ("ticket 1", NOW)
+        assert records.values_of(session, 1) == values
+        assert records.pending_for_ticket(session, 1) is pending
