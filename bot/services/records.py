@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, insert, select, type_coerce, update
+from sqlalchemy import JSON, bindparam, func, insert, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import BotMessage, PendingQuestion, Person, StepDone, Ticket, TicketField
-from bot.db.types import JSONText
 from bot.services import rows
 from bot.services.rows import PendingRow, TicketRow
 
@@ -114,11 +113,29 @@ def mark_done(session: Session, ticket_id: int, step: StepRow) -> None:
 def pending_for_ticket(session: Session, ticket_id: int) -> PendingRow | None:
     """The ticket's pending question, locked; read from the database once per transaction."""
     cache = session.info.setdefault("pending", {})
-    if ticket_id not in cache:
-        rows.flush(session)
-        found = session.connection().execute(_LOCK_PENDING, {"ticket": ticket_id}).mappings()
-        cache[ticket_id] = _pending(session, found.first())
+    if ticket_id in cache:
+        return cache[ticket_id]
+    rows.flush(session)
+    fields = session.info.setdefault("field_rows", {})
+    params = {"ticket": ticket_id}
+    if ticket_id in fields or _writers_queue(session):
+        found = session.connection().execute(_LOCK_PENDING, params).mappings().first()
+    else:
+        # PostgreSQL answers right after locking the ticket: its fields come along, saving a
+        # round trip on every answer.
+        found = session.connection().execute(_LOCK_PENDING_WITH_FIELDS, params).mappings().first()
+        if found is not None:
+            fields[ticket_id] = _field_rows(found["fields"])
+    cache[ticket_id] = _pending(session, found)
     return cache[ticket_id]
+
+
+def _field_rows(aggregated: list[list[Any]] | None) -> dict[str, FieldRow]:
+    """Field rows aggregated by the database as [name, stored JSON text, phase] lists."""
+    return {
+        name: FieldRow(None if value is None else json.loads(value), phase)
+        for name, value, phase in aggregated or ()
+    }
 
 
 def new_pending(session: Session, **values: Any) -> PendingRow:
@@ -161,7 +178,7 @@ def _latest_with_ticket(session: Session, params: dict[str, int]) -> PendingRow 
     found = session.connection().execute(_LATEST_WITH_TICKET, params).mappings().first()
     if found is None:
         return None
-    pending = _pending(session, {name: found[name] for name in PendingRow.names})
+    pending = _pending(session, found)
     ticket_id = pending.ticket_id
     if ticket_id is None or found["t_id"] is None:
         return pending
@@ -170,15 +187,14 @@ def _latest_with_ticket(session: Session, params: dict[str, int]) -> PendingRow 
         rows.loaded(session, TicketRow, {name: found[f"t_{name}"] for name in TicketRow.names})
     fields = session.info.setdefault("field_rows", {})
     if ticket_id not in fields:
-        fields[ticket_id] = {
-            name: FieldRow(None if value is None else json.loads(value), phase)
-            for name, value, phase in found["fields"] or ()
-        }
+        fields[ticket_id] = _field_rows(found["fields"])
     return pending
 
 
 def _pending(session: Session, found: Any) -> PendingRow | None:
-    return rows.loaded(session, PendingRow, found) if found is not None else None
+    if found is None:
+        return None
+    return rows.loaded(session, PendingRow, {name: found[name] for name in PendingRow.names})
 
 
 def _writers_queue(session: Session) -> bool:
@@ -259,7 +275,7 @@ _LATEST_PENDING = (
     .order_by(_P.c.asked_at.desc(), _P.c.id.desc())
     .limit(1)
 )
-_FIELDS_AS_JSON = (
+_SQLITE_FIELDS = (
     select(func.json_group_array(func.json_array(_F.c.name, _F.c.value, _F.c.phase)))
     .where(_F.c.ticket_id == _T.c.id)
     .scalar_subquery()
@@ -268,10 +284,20 @@ _LATEST_WITH_TICKET = (
     select(
         _P,
         *(c.label(f"t_{c.key}") for c in _T.columns),
-        type_coerce(_FIELDS_AS_JSON, JSONText).label("fields"),
+        type_coerce(_SQLITE_FIELDS, JSON()).label("fields"),
     )
     .outerjoin(_T, _T.c.id == _P.c.ticket_id)
     .where(_P.c.chat_id == bindparam("chat"), _P.c.user_id == bindparam("user"))
     .order_by(_P.c.asked_at.desc(), _P.c.id.desc())
     .limit(1)
+)
+_POSTGRES_FIELDS = (
+    select(func.json_agg(func.json_build_array(_F.c.name, _F.c.value, _F.c.phase)))
+    .where(_F.c.ticket_id == bindparam("ticket"))
+    .scalar_subquery()
+)
+_LOCK_PENDING_WITH_FIELDS = (
+    select(_P, type_coerce(_POSTGRES_FIELDS, JSON()).label("fields"))
+    .where(_P.c.ticket_id == bindparam("ticket"))
+    .with_for_update(of=_P)
 )

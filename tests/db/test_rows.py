@@ -127,5 +127,5 @@ def test_answering_reads_back_the_question_ticket_and_values_as_stored(stored):
         assert pending.payload == {"n": 3}
         ticket = records.lock_ticket(session, 1)
         assert (ticket.title, ticket.created_at) == ("ticket 1", NOW)
+        assert records.pending_for_ticket(session, 1) is pending  # as `_pending_for` does
         assert records.values_of(session, 1) == values
-        assert records.pending_for_ticket(session, 1) is pending
