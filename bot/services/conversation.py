@@ -15,7 +15,6 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from bot.config import Config
-from bot.db.models import BotMessage
 from bot.procedures.errors import ProcedureError
 from bot.render import render
 from bot.services import intake, records
@@ -72,27 +71,8 @@ class Conversation:
         """Remember where the replies of one update landed, in one transaction: a reply to
         any of them finds its ticket, and a pending question knows its message."""
         about_tickets = [d for d in delivered if d.reply.ticket_id is not None]
-        if not about_tickets:
-            return
-
-        def work(session: Session) -> None:
-            for d in about_tickets:
-                if session.get(BotMessage, (d.chat_id, d.message_id)) is None:
-                    session.add(
-                        BotMessage(
-                            chat_id=d.chat_id,
-                            message_id=d.message_id,
-                            ticket_id=d.reply.ticket_id,
-                            kind=d.reply.kind,
-                            created_at=d.sent_at,
-                        )
-                    )
-                if d.reply.kind == "question":
-                    pending = records.pending_for_ticket(session, d.reply.ticket_id)
-                    if pending is not None and pending.chat_id == d.chat_id:
-                        pending.message_id = d.message_id
-
-        self.db.run(work)
+        if about_tickets:
+            self.db.run(lambda session: records.remember_sent(session, about_tickets))
 
     def commands(self) -> list[tuple[str, str]]:
         """Command names and summaries, for the chat's command menu."""

@@ -7,15 +7,18 @@ more than running it on SQLite, and a built statement keeps its cache key betwee
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import JSON, bindparam, func, insert, select, type_coerce, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.db.models import BotMessage, PendingQuestion, Person, StepDone, Ticket, TicketField
 from bot.services import rows
+from bot.services.messages import Delivered
 from bot.services.rows import PendingRow, TicketRow
 
 
@@ -214,6 +217,33 @@ def clear_pending(session: Session, ticket_id: int) -> None:
         drop_pending(session, pending)
 
 
+def remember_sent(session: Session, delivered: Sequence[Delivered]) -> None:
+    """Where replies about tickets landed: a reply to any of them finds its ticket, and a
+    question knows its message. One statement each, whatever the number of replies."""
+    conn = session.connection()
+    insert_sent = _INSERT_SENT[session.get_bind().dialect.name]
+    conn.execute(
+        insert_sent,
+        [
+            {
+                "chat_id": d.chat_id,
+                "message_id": d.message_id,
+                "ticket_id": d.reply.ticket_id,
+                "kind": d.reply.kind,
+                "created_at": d.sent_at,
+            }
+            for d in delivered
+        ],
+    )
+    questions = [
+        {"ticket": d.reply.ticket_id, "chat": d.chat_id, "message": d.message_id}
+        for d in delivered
+        if d.reply.kind == "question"
+    ]
+    if questions:
+        conn.execute(_QUESTION_MESSAGE, questions)
+
+
 def ticket_for_message(session: Session, chat_id: int, message_id: int) -> int | None:
     """The ticket a bot message was about, so a reply to it reaches that ticket."""
     row = session.get(BotMessage, (chat_id, message_id))
@@ -300,4 +330,15 @@ _LOCK_PENDING_WITH_FIELDS = (
     select(_P, type_coerce(_POSTGRES_FIELDS, JSON()).label("fields"))
     .where(_P.c.ticket_id == bindparam("ticket"))
     .with_for_update(of=_P)
+)
+_B = BotMessage.__table__
+# A message id is recorded once: sending is retried after a timeout, and may land twice.
+_INSERT_SENT = {
+    "sqlite": sqlite.insert(_B).on_conflict_do_nothing(),
+    "postgresql": postgresql.insert(_B).on_conflict_do_nothing(),
+}
+_QUESTION_MESSAGE = (
+    update(_P)
+    .where(_P.c.ticket_id == bindparam("ticket"), _P.c.chat_id == bindparam("chat"))
+    .values(message_id=bindparam("message"))
 )

@@ -129,3 +129,23 @@ def test_answering_reads_back_the_question_ticket_and_values_as_stored(stored):
         assert (ticket.title, ticket.created_at) == ("ticket 1", NOW)
         assert records.pending_for_ticket(session, 1) is pending  # as `_pending_for` does
         assert records.values_of(session, 1) == values
+
+
+def test_a_reply_recorded_twice_is_remembered_once(stored):
+    from bot.db.models import BotMessage
+    from bot.services.messages import Delivered, Reply
+
+    with stored.transaction() as session:
+        records.new_pending(
+            session, ticket_id=1, chat_id=7, user_id=7, kind="field", payload={"n": 1}, asked_at=NOW
+        )
+    question = Reply(chat_id=7, text="Which system?", ticket_id=1, kind="question")
+    for _ in range(2):  # a send retried after a timeout can report the same message again
+        with stored.transaction() as session:
+            records.remember_sent(session, [Delivered(question, 7, 42, NOW)])
+    with stored.reading() as session:
+        assert [(m.ticket_id, m.kind) for m in session.scalars(select(BotMessage))] == [
+            (1, "question")
+        ]
+        assert session.scalars(select(PendingQuestion.message_id)).one() == 42
+        assert records.ticket_for_message(session, 7, 42) == 1
