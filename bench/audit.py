@@ -110,15 +110,17 @@ def fill_tickets(db: Database, per_day: int, days: int = 730) -> int:
 def export_peak_rss_mb(url: str) -> float:
     """Peak RSS of a child process that exports everything as JSONL to /dev/null.
 
-    The child reports its own peak (RUSAGE_SELF): the runner's other children (the bot
-    processes of the cost benchmark, say) must not count."""
+    The child reports its own peak, VmHWM of its own memory map: the runner's other children
+    must not count, nor the runner itself (Linux carries a forked parent's peak across exec
+    into the child's ru_maxrss, so after the sweep benchmark that read ~290 MB)."""
     code = (
-        "import resource, sys; from zoneinfo import ZoneInfo; from bot.services import export; "
+        "import sys; from zoneinfo import ZoneInfo; from bot.services import export; "
         "from bot.services.database import Database; db = Database.from_url(sys.argv[1]); "
         "out = open('/dev/null', 'w');\n"
         "with db.reading() as s: n = export.export(s, out, 'jsonl', export.Filter(), "
         "ZoneInfo('UTC'))\n"
-        "print(n, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        "print(n, next(int(line.split()[1]) for line in open('/proc/self/status') "
+        "if line.startswith('VmHWM:')))"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code, url], cwd=ROOT, capture_output=True, text=True, check=True

@@ -34,6 +34,11 @@ def _people_in_the_file_alone(tmp_path) -> int:
         return conn.execute("SELECT count(*) FROM people").fetchone()[0]
 
 
+def _add_someone(db: Database) -> None:
+    with db.transaction() as session:
+        session.add(Person(user_id=1, username="ann", name="Ann", last_seen_at=NOW))
+
+
 def _wait_for(condition, seconds: float = 5.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -47,8 +52,7 @@ def test_committed_rows_reach_the_database_file_soon_after(tmp_path):
     db = _database(tmp_path)
     db.start_checkpoints()
     try:
-        with db.transaction() as session:
-            session.add(Person(user_id=1, username="ann", name="Ann", last_seen_at=NOW))
+        _add_someone(db)
         assert _wait_for(lambda: _people_in_the_file_alone(tmp_path) == 1)
     finally:
         db.dispose()
@@ -57,8 +61,7 @@ def test_committed_rows_reach_the_database_file_soon_after(tmp_path):
 def test_without_the_thread_the_rows_wait_in_the_log(tmp_path):
     db = _database(tmp_path)
     try:
-        with db.transaction() as session:
-            session.add(Person(user_id=1, username="ann", name="Ann", last_seen_at=NOW))
+        _add_someone(db)
         time.sleep(0.2)
         assert _people_in_the_file_alone(tmp_path) == 0
     finally:
@@ -69,8 +72,7 @@ def test_an_idle_database_is_not_checkpointed_again_and_again(tmp_path):
     db = _database(tmp_path)
     db.start_checkpoints()
     try:
-        with db.transaction() as session:
-            session.add(Person(user_id=1, username="ann", name="Ann", last_seen_at=NOW))
+        _add_someone(db)
         assert _wait_for(lambda: db.checkpointer.runs >= 1)
         runs = db.checkpointer.runs
         time.sleep(0.3)  # six intervals with nothing committed
