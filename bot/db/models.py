@@ -113,7 +113,8 @@ class Ticket(Base):
 class TicketField(Base):
     __tablename__ = "ticket_fields"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    # Queries by ticket use the unique (ticket_id, name) index, which leads with it.
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
     name: Mapped[str] = mapped_column(String(100))
     value: Mapped[Any] = mapped_column(JSONText, nullable=True)  # NULL: skipped
     phase: Mapped[str] = mapped_column(String(20), default="intake")
@@ -144,7 +145,8 @@ class PendingQuestion(Base):
 class StepDone(Base):
     __tablename__ = "ticket_steps"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    # Queries by ticket use the unique (ticket_id, step_id) index, which leads with it.
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
     step_id: Mapped[str] = mapped_column(String(100))
     done_by_id: Mapped[int] = mapped_column(BigInteger)
     done_by_name: Mapped[str] = mapped_column(String(200))
