@@ -72,7 +72,11 @@ def _doc_rows() -> list[str]:
     text = DOC.read_text(encoding="utf-8")
     start = text.find("\n## ")
     lines = (text if start < 0 else text[:start]).splitlines()  # not the hand-written tables
-    return [line for line in lines[2:] if line.startswith("| ") and not line.startswith("| area")]
+    return [
+        line
+        for line in lines[2:]
+        if line.startswith("| ") and line.split("|")[1].strip() in RESULT_AREAS
+    ]
 
 
 def _analysis() -> str:

@@ -61,3 +61,23 @@ def test_cost_rows_render_and_a_failed_stop_is_not_met():
     assert rows["memory after 10,000 tickets (VmRSS)"].ok is True
     assert rows["exit status after SIGTERM"].ok is False
     assert "| cost | exit status after SIGTERM | -15  | 0 | **no** |" in table
+
+
+def test_a_partial_run_keeps_other_areas_rows_and_the_hand_written_part(tmp_path, monkeypatch):
+    import bench.__main__ as runner
+    from bench.common import Result
+
+    doc = tmp_path / "performance.md"
+    doc.write_text(
+        "# Performance\n\nintro\n\n| area | measurement | figure | target | met | note |\n"
+        "|---|---|---|---|---|---|\n| kb | search p95 | 7 ms | < 50 ms | yes |  |\n\n"
+        "## What the figures mean\n\n| part | cost |\n|---|---|\n| audit write | 0.3 ms |\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(runner, "DOC", doc)
+    kept = runner._doc_rows()
+    assert kept == ["| kb | search p95 | 7 ms | < 50 ms | yes |  |"]
+    table = render_table([Result("engine", "sqlite: messages/s", 700, "msg/s")])
+    written = runner.render_doc(runner._merge(table, kept), False, ["engine"]) + runner._analysis()
+    assert written.count("| audit write | 0.3 ms |") == 1
+    assert written.index("| engine |") < written.index("| kb |") < written.index("## What")
