@@ -290,8 +290,9 @@ def steps(ctx: Ctx, args: str) -> None:
         show_steps(ctx, ticket)
 
 
-def show_steps(ctx: Ctx, ticket: TicketRow) -> None:
-    """The checklist, re-read from the procedure, with a button for each step not yet done."""
+def show_steps(ctx: Ctx, ticket: TicketRow, just_done: Step | None = None) -> None:
+    """The checklist, re-read from the procedure, with a button for each step not yet done;
+    headed by the step just marked done, if any (one message rather than two)."""
     procedure = intake.load_procedure(ctx, ticket.procedure_id, ticket)
     if procedure is None:
         return
@@ -306,6 +307,7 @@ def show_steps(ctx: Ctx, ticket: TicketRow) -> None:
     ctx.say(
         "chat/steps.html",
         ticket=ticket,
+        just_done=just_done,
         steps=[(s, done.get(s.id)) for _, s in applicable],
         buttons=buttons,
         ticket_id=ticket.id,
@@ -342,7 +344,6 @@ def mark_step(ctx: Ctx, ticket: TicketRow, procedure: Procedure, step: Step) -> 
         intake.change_status(
             ctx, ticket, lifecycle.IN_PROGRESS, procedure=procedure, reason="work started"
         )
-    ctx.say("chat/step_done.html", ticket=ticket, step=step)
     return True
 
 
@@ -487,7 +488,8 @@ def _step_done_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
     if index >= len(procedure.steps) or intake.short_hash(procedure.steps[index].id) != parts[2]:
         show_steps(ctx, ticket)
         return toast("checklist_changed")
-    if not mark_step(ctx, ticket, procedure, procedure.steps[index]):
+    step = procedure.steps[index]
+    if not mark_step(ctx, ticket, procedure, step):
         return None
-    show_steps(ctx, ticket)  # what is left, with its buttons
+    show_steps(ctx, ticket, just_done=step)  # what is left, with its buttons
     return toast("done")

@@ -82,7 +82,11 @@ def test_a_whole_ticket_runs_from_first_message_to_close(h):
     assert "not done yet" in text_of(out) and h.ticket(1).status == "open"
 
     steps = buttons_of(h.say(LEAD, "/steps 1"))
-    h.press(LEAD, steps["Done: Approval recorded"])
+    out = h.press(LEAD, steps["Done: Approval recorded"])
+    # One message: the step just done, then what is left with its buttons.
+    (checklist,) = out.replies
+    assert "“Approval recorded” done" in checklist.text
+    assert "Done: Access granted" in buttons_of(out)
     h.press(BOB, steps["Done: Access granted"])
     assert h.ticket(1).status == "in_progress"
 
