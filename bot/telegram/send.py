@@ -184,27 +184,34 @@ async def deliver(bot: Bot, replies: Iterable[Reply], sink: MessageSink) -> None
     Replies to one chat go in order; different chats (the person, the team's chat) are served
     at the same time. Where the ticket messages landed is stored once for the update.
     """
+    # New messages to one chat go in order; an edit changes a message already there, so it
+    # need not wait for them (nor they for it).
+    edits: list[Reply] = []
     by_chat: dict[int, list[Reply]] = {}
     for reply in replies:
-        by_chat.setdefault(reply.chat_id, []).append(reply)
+        if reply.edit_message_id is not None:
+            edits.append(reply)
+        else:
+            by_chat.setdefault(reply.chat_id, []).append(reply)
     failures: list[tuple[Reply, TelegramError]] = []
     delivered: list[Delivered] = []
 
-    async def to_chat(chat_replies: list[Reply]) -> None:
+    async def one(reply: Reply) -> None:
+        try:
+            messages = await send_reply(bot, reply)
+        except TelegramError as e:
+            log.warning("could not send a %s to chat %s: %s", reply.kind, reply.chat_id, e)
+            failures.append((reply, e))
+            return
+        if reply.ticket_id is not None:
+            delivered.extend(Delivered(reply, m.chat_id, m.message_id, m.date) for m in messages)
+
+    async def in_order(chat_replies: list[Reply]) -> None:
         for reply in chat_replies:
-            try:
-                messages = await send_reply(bot, reply)
-            except TelegramError as e:
-                log.warning("could not send a %s to chat %s: %s", reply.kind, reply.chat_id, e)
-                failures.append((reply, e))
-                continue
-            if reply.ticket_id is not None:
-                delivered.extend(
-                    Delivered(reply, m.chat_id, m.message_id, m.date) for m in messages
-                )
+            await one(reply)
 
     try:
-        await asyncio.gather(*(to_chat(chat_replies) for chat_replies in by_chat.values()))
+        await asyncio.gather(*map(one, edits), *map(in_order, by_chat.values()))
     finally:
         if delivered:  # even when cancelled mid-way: what was sent is known
             await asyncio.to_thread(sink.messages_sent, delivered)

@@ -187,6 +187,37 @@ def test_a_slow_chat_does_not_hold_up_another_and_each_chat_keeps_its_order():
     assert len(sink.seen) == 4
 
 
+class SlowEditBot(RecordingBot):
+    """Edits take a while to answer; new messages do not."""
+
+    def __init__(self):
+        super().__init__()
+        self.order: list[str] = []
+
+    def __getattr__(self, method: str):
+        answer = super().__getattr__(method)
+
+        async def call(**kwargs):
+            if method == "edit_message_text":
+                await asyncio.sleep(0.05)
+            self.order.append(kwargs["text"])
+            return await answer(**kwargs)
+
+        return call
+
+
+def test_the_next_question_does_not_wait_for_the_pressed_one_to_be_edited():
+    bot, sink = SlowEditBot(), Sink()
+    replies = [
+        Reply(chat_id=1, text="✔ api", edit_message_id=40, kind="edit"),
+        Reply(chat_id=1, text="How many users?", ticket_id=7, kind="question"),
+        Reply(chat_id=1, text="(optional) anything else?", ticket_id=7),
+    ]
+    asyncio.run(deliver(bot, replies, sink))
+    assert bot.order == ["How many users?", "(optional) anything else?", "✔ api"]
+    assert len(sink.seen) == 2
+
+
 def test_one_reply_that_cannot_be_sent_does_not_keep_back_the_others():
     bot, sink = RecordingBot(fail={-5: Forbidden("bot was kicked")}), Sink()
     replies = [
