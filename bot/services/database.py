@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TypeVar
 
 from sqlalchemy import Engine, event
@@ -44,6 +45,13 @@ class Database:
         event.listen(self._sessions, "do_orm_execute", _flush_rows)
         event.listen(self._sessions, "after_rollback", rows.forget)
         self._readers = make_sessionmaker(read_only(engine))
+        # SQLite has one writer at a time. Threads of this process queue for it here and are
+        # woken the moment it is free; left to SQLite, a waiting writer sleeps and polls (its
+        # busy handler backs off 1, 2, 5, 10... ms), which cost parallel chats most of their
+        # throughput. Other processes still meet SQLite's own lock and busy timeout.
+        self._writer: AbstractContextManager[object] = (
+            threading.RLock() if engine.dialect.name == "sqlite" else nullcontext()
+        )
         self.checkpointer = Checkpointer(engine)
         event.listen(self._sessions, "after_commit", self.checkpointer.committed)
 
@@ -58,7 +66,7 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A write transaction: everything in it is stored, or nothing is."""
-        with self._sessions() as session, session.begin():
+        with self._writer, self._sessions() as session, session.begin():
             yield session
 
     @contextmanager

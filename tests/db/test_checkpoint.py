@@ -1,9 +1,11 @@
-"""SQLite's log reaches the database file in the background, about a second after a commit."""
+"""SQLite in one process: its log reaches the database file in the background, about a second
+after a commit, and the process's writers queue for it without meeting its lock."""
 
 from __future__ import annotations
 
 import shutil
 import sqlite3
+import threading
 import time
 from datetime import UTC, datetime
 
@@ -98,3 +100,36 @@ def test_postgresql_and_memory_databases_have_no_checkpoint_thread():
         checkpointer = Checkpointer(make_engine(url)).start()
         assert not checkpointer.active
         checkpointer.stop()
+
+
+def test_writers_of_one_process_queue_for_sqlite_instead_of_meeting_its_lock(tmp_path, caplog):
+    from sqlalchemy import event
+
+    db = _database(tmp_path)
+
+    @event.listens_for(db.engine, "connect")
+    def no_waiting(dbapi_conn, _record):
+        # With no busy timeout, a writer that meets SQLite's lock fails at once (and retries).
+        dbapi_conn.execute("PRAGMA busy_timeout=0")
+
+    db.engine.dispose()  # connections from now on get the listener
+
+    def write(first: int) -> None:
+        for user_id in range(first, first + 50):
+            db.run(
+                lambda session, u=user_id: session.add(
+                    Person(user_id=u, username=None, name="x", last_seen_at=NOW)
+                )
+            )
+
+    threads = [threading.Thread(target=write, args=(n * 1000,)) for n in range(4)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        with db.reading() as session:
+            assert session.query(Person).count() == 200
+        assert "database busy" not in caplog.text
+    finally:
+        db.dispose()
