@@ -7,7 +7,6 @@ its own fast path. SQLite by default; PostgreSQL too when SOPBOT_BENCH_POSTGRES_
 
 from __future__ import annotations
 
-import os
 import random
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, update
 
-from bench.common import Result, median_of, timed
+from bench.common import Result, median_of, postgres_server, scratch_postgres, timed
 from bot.db import migrate
 from bot.db.models import AuditEvent, Counter, Ticket
 from bot.domain.audit_chain import GENESIS, canonical_event, chain_hash
@@ -202,20 +201,10 @@ def run(quick: bool = False) -> list[Result]:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         results += _backend("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", quick)
-    pg = os.environ.get("SOPBOT_BENCH_POSTGRES_URL")
+    pg = postgres_server()
     if pg:
-        from tests.helpers import databases
-
-        base = (
-            pg
-            if not pg.startswith("postgresql://")
-            else pg.replace("postgresql://", "postgresql+psycopg://", 1)
-        )
-        url = databases.new_postgres_database(base, migrated=False)
-        try:
+        with scratch_postgres(pg) as url:
             results += _backend("PostgreSQL", url, quick)
-        finally:
-            databases.drop_postgres_database(url)
     return results
 
 

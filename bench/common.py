@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+
+PG_ENV = "SOPBOT_BENCH_POSTGRES_URL"
 
 
 @dataclass(frozen=True)
@@ -39,3 +43,23 @@ def percentile(values: list[float], pct: float) -> float:
         return float("nan")
     k = max(0, min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1))))
     return ordered[k]
+
+
+def postgres_server() -> str | None:
+    """The PostgreSQL server to measure on as well, when SOPBOT_BENCH_POSTGRES_URL names one."""
+    url = os.environ.get(PG_ENV)
+    if url and url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url or None
+
+
+@contextmanager
+def scratch_postgres(server: str) -> Iterator[str]:
+    """A fresh, empty database on `server`, dropped afterwards (with its connections)."""
+    from tests.helpers import databases
+
+    url = databases.new_postgres_database(server, migrated=False)
+    try:
+        yield url
+    finally:
+        databases.drop_postgres_database(url)

@@ -9,18 +9,16 @@ SQLite).
 
 from __future__ import annotations
 
-import os
 import statistics
 import tempfile
 import time
-import uuid
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, event, insert, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Column, Integer, MetaData, String, Table, event, insert
 
-from bench.common import Result, percentile
+from bench.common import Result, percentile, postgres_server, scratch_postgres
 from bot.app import build_services
 from bot.config import ChatConfig, Config, DatabaseConfig
 from bot.db import migrate
@@ -176,38 +174,19 @@ def _run_floor(url: str, messages: int, writes_per_message: int) -> float:
     return elapsed
 
 
-def _postgres_database(base: str) -> str:
-    name = f"sopbot_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(base).set(database=name).render_as_string(hide_password=False)
-
-
-def _drop_postgres(url: str) -> None:
-    name = make_url(url).database
-    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+def _database(backend: str, server: str, folder: Path, run: int) -> AbstractContextManager[str]:
+    if backend == "sqlite":
+        return nullcontext(f"sqlite:///{folder / f'engine{run}.db'}")
+    return scratch_postgres(server)
 
 
 def _measure(backend: str, url: str, folder: Path, tickets: int, runs: int) -> list[Result]:
     rates, floors, p50s, p99s, writes = [], [], [], [], 0.0
     for run in range(runs):
-        run_url = url
-        if backend == "sqlite":
-            run_url = f"sqlite:///{folder / f'engine{run}.db'}"
-        else:
-            run_url = _postgres_database(url)
-        try:
+        with _database(backend, url, folder, run) as run_url:
             migrate.upgrade(make_engine(run_url))
             latencies, writes, messages = _run_engine(run_url, folder, tickets)
             floor_seconds = _run_floor(run_url, messages, round(writes))
-        finally:
-            if backend != "sqlite":
-                _drop_postgres(run_url)
         rates.append(messages / sum(latencies))
         floors.append(messages / floor_seconds)
         p50s.append(percentile(latencies, 50) * 1000)
@@ -250,7 +229,7 @@ def run(quick: bool = False) -> list[Result]:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         results += _measure("sqlite", "", Path(tmp), tickets, runs)
-        pg = os.environ.get("SOPBOT_BENCH_POSTGRES_URL")
+        pg = postgres_server()
         if pg:
             results += _measure("postgresql", pg, Path(tmp), tickets, runs)
     return results

@@ -9,7 +9,6 @@ default; PostgreSQL too when SOPBOT_BENCH_POSTGRES_URL is set.
 from __future__ import annotations
 
 import itertools
-import os
 import random
 import sys
 import tempfile
@@ -17,7 +16,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.common import Result, percentile
+from bench.common import Result, percentile, postgres_server, scratch_postgres
 from bot.db import migrate
 from bot.knowledge.article import ArticleData, Line, StepLine, build
 from bot.knowledge.slug import article_path
@@ -191,17 +190,11 @@ def run(quick: bool = False) -> list[Result]:
         folder = Path(tmp) / "knowledge"
         words = write_articles(folder, count, random.Random(11))
         results += _backend("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", folder, words, count)
-        pg = os.environ.get("SOPBOT_BENCH_POSTGRES_URL")
+        pg = postgres_server()
         if pg:
-            from tests.helpers import databases
-
-            base = pg.replace("postgresql://", "postgresql+psycopg://", 1)
-            url = databases.new_postgres_database(base, migrated=False)
-            try:
+            with scratch_postgres(pg) as url:
                 (folder / "index.md").unlink(missing_ok=True)
                 results += _backend("PostgreSQL", url, folder, words, count)
-            finally:
-                databases.drop_postgres_database(url)
     return results
 
 

@@ -11,18 +11,14 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-import uuid
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, text
 
-from bench.common import Result
+from bench.common import Result, postgres_server, scratch_postgres
 from bot.config import ChatConfig, Config, DatabaseConfig
 from bot.db import migrate
 from bot.services.database import Database
@@ -32,7 +28,6 @@ from bot.services.sweep import sweep
 AREA = "sweep"
 TARGET_SECONDS = 1.0
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-PG_ENV = "SOPBOT_BENCH_POSTGRES_URL"
 INDEX = "ix_tickets_chase_at"
 
 _COLUMNS = (
@@ -102,9 +97,9 @@ def run(quick: bool = False) -> list[Result]:
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as tmp:
         results += _bench("sqlite", f"sqlite:///{Path(tmp) / 'sweep.db'}", scale)
-    pg = os.environ.get(PG_ENV)
+    pg = postgres_server()
     if pg:
-        with _scratch_postgres(pg) as url:
+        with scratch_postgres(pg) as url:
             results += _bench("postgresql", url, scale)
     return results
 
@@ -242,23 +237,6 @@ def _plan(db: Database, backend: str, captured: list[tuple[str, object]]) -> str
         raw.close()
     lines = [str(row[-1]) if backend == "sqlite" else str(row[0]) for row in rows]
     return " | ".join(line.strip() for line in lines)
-
-
-@contextmanager
-def _scratch_postgres(url: str) -> Iterator[str]:
-    """A fresh database on the server at `url`, dropped afterwards."""
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    name = f"sopbot_bench_sweep_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ from bot.db.models import PendingQuestion, Ticket
 
 _MAP = "rows"
 _NEW = "rows_new"
-_UNSET = object()
 
 
 class Row:
@@ -144,12 +143,11 @@ def known(session: Session, cls: type[Row], key: Any) -> Row | None:
 def loaded(session: Session, cls: type[R], values: Mapping[str, Any]) -> R:
     """The session's one object for a row just read: columns changed here keep their new
     values; the others take what the database says."""
-    row = cls(values, stored=True)
     rows = _rows(session)
-    mine = rows.get((cls, row.key()))
+    mine = rows.get((cls, values["id"]))
     if mine is None:
-        rows[(cls, row.key())] = row
-        return row
+        row = rows[(cls, values["id"])] = cls(values, stored=True)
+        return row  # type: ignore[return-value]
     d = mine.__dict__
     d.update({k: v for k, v in values.items() if k not in d["_changed"]})
     return mine  # type: ignore[return-value]
