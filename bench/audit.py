@@ -19,7 +19,8 @@ from sqlalchemy import insert, update
 
 from bench.common import Result, median_of, postgres_server, scratch_postgres, timed
 from bot.db import migrate
-from bot.db.models import AuditEvent, Counter, Ticket
+from bot.db.models import AuditEvent, Counter
+from bot.db.models import tickets as tickets_table
 from bot.domain.audit_chain import GENESIS, canonical_event, chain_hash
 from bot.services import stats, verify
 from bot.services.database import Database
@@ -102,7 +103,7 @@ def fill_tickets(db: Database, per_day: int, days: int = 730) -> int:
             )
     with db.engine.begin() as conn:
         for i in range(0, len(rows), 10_000):
-            conn.execute(insert(Ticket.__table__), rows[i : i + 10_000])
+            conn.execute(insert(tickets_table), rows[i : i + 10_000])
     return number
 
 

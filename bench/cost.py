@@ -33,7 +33,8 @@ from sqlalchemy import insert, update
 
 from bench.common import Result
 from bot.db import migrate
-from bot.db.models import AuditEvent, Counter, Person, StepDone, Ticket, TicketField
+from bot.db.models import AuditEvent, Counter, Person, StepDone, TicketField
+from bot.db.models import tickets as tickets_table
 from bot.domain.audit_chain import GENESIS, canonical_event, chain_hash
 from bot.domain.fields import Accepted, parse_answer
 from bot.procedures.store import ProcedureStore
@@ -273,7 +274,7 @@ def fill_tickets(db_url: str, procedures_dir: Path, count: int) -> None:
     try:
         with db.engine.begin() as conn:
             for table, rows in (
-                (Ticket.__table__, tickets),
+                (tickets_table, tickets),
                 (TicketField.__table__, fields),
                 (StepDone.__table__, steps),
                 (AuditEvent.__table__, audit),

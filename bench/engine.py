@@ -97,9 +97,8 @@ def _run_engine(url: str, folder: Path, tickets: int) -> tuple[list[float], floa
         chats=(ChatConfig(-100, "Team"),),
     )
     services = build_services(config, migrate_db=True)
-    from bot.services import intake
 
-    hashes = {0: intake.short_hash("triage"), 1: intake.short_hash("fix")}
+    hashes = {0: tickets.short_hash("triage"), 1: tickets.short_hash("fix")}
     counter = None
     now = datetime(2026, 1, 5, 9, tzinfo=UTC)
     latencies: list[float] = []

@@ -10,6 +10,7 @@ import html
 import re
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -95,3 +96,8 @@ def _safe_cut(line: str, limit: int) -> int:
     if space > cut * 3 // 4:
         cut = space + 1
     return max(cut, 1)
+
+
+def rejection_text(rejected: Any) -> str:
+    """What to tell a person whose answer was refused."""
+    return rejected.reason

@@ -7,19 +7,24 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Column,
     Float,
     ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bot.db.types import JSONText, UTCDateTime
+from bot.db.types import JSONText, KindText, PayloadJSON, UTCDateTime
+from bot.domain import lifecycle
+from bot.domain.question import Kind, Payload
+from bot.domain.ticket import Ticket
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -29,8 +34,9 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+
 # Statuses in which a ticket is still owed work; the sweep and /open look only at these.
-ACTIVE_STATUSES = ("open", "in_progress", "reopened", "waiting_for_info")
+ACTIVE_STATUSES = lifecycle.ACTIVE
 
 
 class Base(DeclarativeBase):
@@ -55,59 +61,58 @@ class Person(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class Ticket(Base):
-    __tablename__ = "tickets"
+# The domain's Ticket is mapped onto this table (imperative mapping), so the class that holds
+# the rules is the class the ORM loads and saves; bot.domain knows nothing of it.
+tickets = Table(
+    "tickets",
+    Base.metadata,
     # The ticket number people use; taken from the `ticket` counter, so 1, 2, 3 without gaps.
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    procedure_id: Mapped[str] = mapped_column(String(100))
-    procedure_version: Mapped[str] = mapped_column(String(64))
-    title: Mapped[str] = mapped_column(String(300))
-    description: Mapped[str] = mapped_column(Text, default="")
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("procedure_id", String(100), nullable=False),
+    Column("procedure_version", String(64), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("description", Text, nullable=False),
     # Queries by status use ix_tickets_status_due_at (status leads it); no index of its own.
-    status: Mapped[str] = mapped_column(String(20))
-    close_reason: Mapped[str | None] = mapped_column(String(20))
-    reporter_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    reporter_name: Mapped[str] = mapped_column(String(200))
-    chat_id: Mapped[int] = mapped_column(BigInteger)
-    chat_type: Mapped[str] = mapped_column(String(20))
-    message_id: Mapped[int | None] = mapped_column(BigInteger)
-    thread_id: Mapped[int | None] = mapped_column(BigInteger)
-    # The group chat where the ticket is announced and chased (its own group, or the default).
-    home_chat_id: Mapped[int | None] = mapped_column(BigInteger)
-    assignee_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
-    assignee_name: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Set while an opened ticket waits for info again: the SLA clock is stopped from then.
-    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
-    questions_asked: Mapped[int] = mapped_column(Integer, default=0)
-    invalid_answers: Mapped[int] = mapped_column(Integer, default=0)
-    # Overdue chasing: the next moment the sweep must look at this ticket (NULL: never).
-    chase_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    remind_count: Mapped[int] = mapped_column(Integer, default=0)
-    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
-    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    __table_args__ = (
-        # The sweep's only query: tickets whose chase time has come. Partial, so the index
-        # holds the few thousand tickets that can be chased, not the million closed ones.
-        Index(
-            "ix_tickets_chase_at",
-            "chase_at",
-            postgresql_where=text("chase_at IS NOT NULL"),
-            sqlite_where=text("chase_at IS NOT NULL"),
-        ),
-        Index("ix_tickets_status_due_at", "status", "due_at"),
-        Index("ix_tickets_home_chat_id_status", "home_chat_id", "status"),
-        Index("ix_tickets_opened_at", "opened_at"),
-    )
+    Column("status", String(20), nullable=False),
+    Column("close_reason", String(20)),
+    Column("reporter_id", BigInteger, nullable=False, index=True),
+    Column("reporter_name", String(200), nullable=False),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("chat_type", String(20), nullable=False),
+    Column("message_id", BigInteger),
+    Column("thread_id", BigInteger),
+    Column("home_chat_id", BigInteger),
+    Column("assignee_id", BigInteger, index=True),
+    Column("assignee_name", String(200)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("opened_at", UTCDateTime),
+    Column("due_at", UTCDateTime),
+    Column("paused_at", UTCDateTime),
+    Column("resolved_at", UTCDateTime),
+    Column("closed_at", UTCDateTime),
+    Column("reopen_count", Integer, nullable=False),
+    Column("questions_asked", Integer, nullable=False),
+    Column("invalid_answers", Integer, nullable=False),
+    Column("chase_at", UTCDateTime),
+    Column("last_reminded_at", UTCDateTime),
+    Column("remind_count", Integer, nullable=False),
+    Column("escalation_level", Integer, nullable=False),
+    Column("snoozed_until", UTCDateTime),
+    Column("acknowledged_at", UTCDateTime),
+    # The sweep's only query: tickets whose chase time has come. Partial, so the index holds
+    # the few thousand tickets that can be chased, not the million closed ones.
+    Index(
+        "ix_tickets_chase_at",
+        "chase_at",
+        postgresql_where=text("chase_at IS NOT NULL"),
+        sqlite_where=text("chase_at IS NOT NULL"),
+    ),
+    Index("ix_tickets_status_due_at", "status", "due_at"),
+    Index("ix_tickets_home_chat_id_status", "home_chat_id", "status"),
+    Index("ix_tickets_opened_at", "opened_at"),
+)
+Base.registry.map_imperatively(Ticket, tickets)
 
 
 class TicketField(Base):
@@ -132,9 +137,9 @@ class PendingQuestion(Base):
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), unique=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
     user_id: Mapped[int] = mapped_column(BigInteger)
-    kind: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[Kind] = mapped_column(KindText)
     field_name: Mapped[str | None] = mapped_column(String(100))
-    payload: Mapped[Any] = mapped_column(JSONText, default=dict)
+    payload: Mapped[Payload] = mapped_column(PayloadJSON, default=Payload)
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     thread_id: Mapped[int | None] = mapped_column(BigInteger)
     asked_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -18,6 +18,9 @@ from sqlalchemy.orm import Session
 from bot.config import Config
 from bot.domain.actors import Actor
 from bot.domain.procedure import Procedure
+from bot.domain.ticket import Moved, Refusal, Ticket
+from bot.procedures.errors import ProcedureError
+from bot.procedures.store import ProcedureStore
 from bot.render import render
 from bot.services import audit
 from bot.services.messages import Button, Incoming, Outcome, Reply
@@ -28,7 +31,7 @@ class Ctx:
     session: Session
     incoming: Incoming
     config: Config
-    procedures: Any  # bot.procedures.ProcedureStore
+    procedures: ProcedureStore
     knowledge_dir: Path
     outbox: list[Reply] = field(default_factory=list)
 
@@ -67,7 +70,9 @@ class Ctx:
             procedure_version=procedure_version,
         )
 
-    def audit_ticket(self, action: str, ticket: Any, details: dict[str, Any] | None = None) -> None:
+    def audit_ticket(
+        self, action: str, ticket: Ticket, details: dict[str, Any] | None = None
+    ) -> None:
         """An audit event about `ticket`, under the procedure version the ticket carries."""
         self.audit(
             action,
@@ -76,6 +81,52 @@ class Ctx:
             procedure_id=ticket.procedure_id,
             procedure_version=ticket.procedure_version,
         )
+
+    def moved(
+        self, ticket: Ticket, moved: Moved | None, procedure: Procedure | None = None
+    ) -> None:
+        """Audit a status change, under the procedure version that governed it: the one just
+        read, else the one the ticket carries."""
+        if moved is None:
+            return
+        details: dict[str, Any] = {"from": moved.old, "to": moved.new}
+        if moved.reason:
+            details["reason"] = moved.reason
+        if procedure is not None:
+            self.audit("status.changed", ticket_id=ticket.id, details=details, procedure=procedure)
+        else:
+            self.audit_ticket("status.changed", ticket, details)
+
+    def refuse(self, ticket: Ticket, action: str, refusal: Refusal) -> None:
+        """The ticket said no: audit it and tell the person why, in words."""
+        self.audit_ticket(
+            "action.refused",
+            ticket,
+            {"action": action, "reason": refusal.why.value, **refusal.data},
+        )
+        self.say("chat/refusal.html", ticket=ticket, why=refusal.why.value, **refusal.data)
+
+    def procedure(self, procedure_id: str, ticket: Ticket | None = None) -> Procedure | None:
+        """Read the procedure file afresh; when it is broken, say so, tell the leads, keep
+        the ticket as it is."""
+        try:
+            return self.procedures.load(procedure_id)
+        except ProcedureError as error:
+            problems = [str(p) for p in getattr(error, "problems", [])] or [str(error)]
+            self.audit(
+                "procedure.invalid",
+                ticket_id=ticket.id if ticket else None,
+                details={"problems": problems[:20], "held_text": self.incoming.text[:2000]},
+                procedure_id=procedure_id,
+            )
+            self.say("chat/procedure_broken.html", ticket=ticket)
+            self.notify_leads(
+                "chat/procedure_broken_leads.html",
+                procedure_id=procedure_id,
+                ticket=ticket,
+                problems=problems[:10],
+            )
+            return None
 
     def say(
         self,

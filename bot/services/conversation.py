@@ -15,13 +15,16 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from bot.config import Config
+from bot.db.models import PendingQuestion
+from bot.domain.question import Kind, Payload, Phase
+from bot.domain.ticket import Refused, Ticket
 from bot.procedures.errors import ProcedureError
 from bot.render import render
-from bot.services import intake, records
+from bot.services import asking, intake, records
+from bot.services import buttons as data
 from bot.services.context import Ctx, Registry, toast
 from bot.services.database import Database, DatabaseBusy
 from bot.services.messages import Button, Delivered, Incoming, Outcome, Reply
-from bot.services.rows import PendingRow, TicketRow
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +40,6 @@ class Conversation:
         self.config = config
         self.procedures = procedures
         self.registry = registry or Registry()
-        self._people: dict[int, tuple[str | None, str]] = {}
         self._install_core()
 
     @property
@@ -116,11 +118,10 @@ class Conversation:
         return Outcome(replies=[*ctx.outbox, *outcome.replies], toast=outcome.toast)
 
     def _remember(self, ctx: Ctx) -> None:
+        """Who wrote, so `/assign N @them` knows them. Stored in the message's own transaction:
+        no process-wide memory that a rolled-back message could leave wrong."""
         user = ctx.actor
-        known = (user.username, user.name)
-        if self._people.get(user.user_id) != known:
-            records.remember_person(ctx.session, user.user_id, user.username, user.name, ctx.now)
-            self._people[user.user_id] = known
+        records.remember_person(ctx.session, user.user_id, user.username, user.name, ctx.now)
 
     def _message(self, ctx: Ctx) -> Outcome | None:
         inc = ctx.incoming
@@ -171,7 +172,7 @@ class Conversation:
 
     # --- the pending question ---------------------------------------------------------------
 
-    def _pending_for(self, ctx: Ctx) -> tuple[PendingRow | None, TicketRow | None]:
+    def _pending_for(self, ctx: Ctx) -> tuple[PendingQuestion | None, Ticket | None]:
         """The question this message answers: the one replied to, else the newest here."""
         inc = ctx.incoming
         uid = inc.user.user_id
@@ -198,7 +199,7 @@ class Conversation:
             return records.latest_pending(ctx.session, inc.chat_id, uid), None
         return fresh, ticket
 
-    def _answer(self, ctx: Ctx, pending: PendingRow, ticket: TicketRow | None, text: str):
+    def _answer(self, ctx: Ctx, pending: PendingQuestion, ticket: Ticket | None, text: str):
         if ticket is None:
             if pending.ticket_id is not None:
                 ctx.say("chat/empty.html")
@@ -221,7 +222,7 @@ class Conversation:
             return
         matches = self.procedures.match(text) if text else []
         if len(matches) == 1:
-            procedure = intake.load_procedure(ctx, matches[0].id)
+            procedure = ctx.procedure(matches[0].id)
             if procedure is not None:
                 intake.create_ticket(ctx, procedure, text, ctx.incoming.message_id)
             return
@@ -232,7 +233,7 @@ class Conversation:
         try:
             return self.procedures.by_command(command)
         except ProcedureError as error:
-            return intake.load_procedure(ctx, error.procedure_id or command)
+            return ctx.procedure(error.procedure_id or command)
 
     def _names_a_procedure(self, command: str) -> bool:
         try:
@@ -247,33 +248,39 @@ class Conversation:
             ctx.notify_leads("chat/no_procedures_leads.html")
             return
         titles = {s.id: s.title for s in self.procedures.summaries()}
+        offered = tuple(options[:20])
         pending = records.store_pending(
             ctx.session,
             chat_id=ctx.incoming.chat_id,
             user_id=ctx.actor.user_id,
-            kind="choose",
-            payload={"text": text, "message_id": ctx.incoming.message_id, "options": options[:20]},
+            kind=Kind.CHOOSE,
+            payload=Payload(text=text, message_id=ctx.incoming.message_id, options=offered),
             thread_id=ctx.incoming.thread_id,
             asked_at=ctx.now,
         )
-        ctx.audit("question.asked", details={"field": "procedure", "options": options[:20]})
+        ctx.audit("question.asked", details={"field": "procedure", "options": list(offered)})
         buttons = tuple(
-            (Button(titles.get(pid, pid)[:40], f"p:{pending.id}:{i}"),)
-            for i, pid in enumerate(options[:20])
+            (
+                Button(
+                    data.label("procedure", text=titles.get(pid, pid)),
+                    data.ChooseProcedure(pending.id, i).encode(),
+                ),
+            )
+            for i, pid in enumerate(offered)
         )
         ctx.say(
             "chat/choose_procedure.html",
             buttons=buttons,
             several=bool(candidates),
-            options=[(i + 1, titles.get(pid, pid)) for i, pid in enumerate(options[:20])],
+            options=[(i + 1, titles.get(pid, pid)) for i, pid in enumerate(offered)],
         )
 
-    def _choose_typed(self, ctx: Ctx, pending: PendingRow, text: str) -> None:
-        options = pending.payload.get("options", [])
+    def _choose_typed(self, ctx: Ctx, pending: PendingQuestion, text: str) -> None:
+        options = pending.payload.options
         word = text.strip().lower()
         titles = {s.id: s.title.lower() for s in self.procedures.summaries()}
         chosen = None
-        if word.isdigit() and 1 <= int(word) <= len(options):
+        if word.isascii() and word.isdigit() and 1 <= int(word) <= len(options):
             chosen = options[int(word) - 1]
         else:
             chosen = next((o for o in options if word in (o, titles.get(o))), None)
@@ -283,12 +290,11 @@ class Conversation:
             return
         self._create_from_choice(ctx, pending, chosen)
 
-    def _create_from_choice(self, ctx: Ctx, pending: PendingRow, procedure_id: str) -> None:
-        procedure = intake.load_procedure(ctx, procedure_id)
+    def _create_from_choice(self, ctx: Ctx, pending: PendingQuestion, procedure_id: str) -> None:
+        procedure = ctx.procedure(procedure_id)
         if procedure is None:
             return
-        text = pending.payload.get("text", "")
-        message_id = pending.payload.get("message_id")
+        text, message_id = pending.payload.text, pending.payload.message_id
         records.drop_pending(ctx.session, pending)
         intake.create_ticket(ctx, procedure, text, message_id)
 
@@ -339,12 +345,10 @@ class Conversation:
             ticket, _ = find(ctx, args, "/cancel N")
             if ticket is None:
                 return
-            if ticket.reporter_id != ctx.actor.user_id and not ctx.is_lead:
-                ctx.say(
-                    "chat/refused.html",
-                    ticket=ticket,
-                    reason="only its reporter or a lead may cancel it",
-                )
+            try:
+                ticket.check_may_cancel(ctx.actor, lead=ctx.is_lead)
+            except Refused as refused:
+                ctx.refuse(ticket, "cancel", refused.refusal)
                 return
             intake.cancel(ctx, ticket, records.pending_for_ticket(ctx.session, ticket.id))
             return
@@ -359,124 +363,144 @@ class Conversation:
             return
         intake.cancel(ctx, ticket, pending)
 
-    def _pending_button(self, ctx: Ctx, parts: list[str], kinds: tuple[str, ...]):
-        """The ticket and pending question a question's button belongs to, if still current."""
-        if len(parts) < 2 or not parts[0].isdigit() or not parts[1].isdigit():
-            return None, None, toast("invalid")
-        ticket = records.lock_ticket(ctx.session, int(parts[0]))
-        pending = records.pending_for_ticket(ctx.session, int(parts[0])) if ticket else None
-        if (
-            ticket is None
-            or pending is None
-            or pending.kind not in kinds
-            or str(pending.payload.get("n")) != parts[1]
-        ):
-            return None, None, toast("answered")
+    def _question_of(
+        self, ctx: Ctx, ticket_id: int, n: int, *kinds: Kind
+    ) -> tuple[Ticket, PendingQuestion] | Outcome:
+        """The ticket and question a button belongs to, if still current; else a toast."""
+        ticket = records.lock_ticket(ctx.session, ticket_id)
+        pending = records.pending_for_ticket(ctx.session, ticket_id) if ticket else None
+        if ticket is None or pending is None or pending.kind not in kinds:
+            return self._refused_button(ctx, "answered")
+        if pending.payload.n != n:
+            return self._refused_button(ctx, "answered")
         if pending.user_id != ctx.actor.user_id:
-            return None, None, toast("not_yours")
-        return ticket, pending, None
+            return self._refused_button(ctx, "not_yours")
+        return ticket, pending
+
+    @staticmethod
+    def _refused_button(ctx: Ctx, reason: str) -> Outcome:
+        """A button that cannot be acted on: audited, and a short toast says why."""
+        ctx.audit(
+            "callback.refused", details={"data": ctx.incoming.callback_data, "reason": reason}
+        )
+        return toast(reason)
 
     def _choose_button(self, ctx: Ctx, parts: list[str]) -> Outcome | None:
-        if len(parts) != 2 or not parts[0].isdigit() or not parts[1].isdigit():
-            return toast("invalid")
-        pending = records.pending_by_id(ctx.session, int(parts[0]))
-        if pending is None or pending.kind != "choose":
-            return toast("answered")
+        pressed = data.ChooseProcedure.parse(parts)
+        if pressed is None:
+            return self._refused_button(ctx, "invalid")
+        pending = records.pending_by_id(ctx.session, pressed.question)
+        if pending is None or pending.kind != Kind.CHOOSE:
+            return self._refused_button(ctx, "answered")
         if pending.user_id != ctx.actor.user_id:
-            return toast("not_yours")
-        options = pending.payload.get("options", [])
-        index = int(parts[1])
-        if index >= len(options):
-            return toast("invalid")
-        self._edit_pressed(ctx, f"✔ {options[index]}")
-        self._create_from_choice(ctx, pending, options[index])
+            return self._refused_button(ctx, "not_yours")
+        options = pending.payload.options
+        if pressed.index >= len(options):
+            return self._refused_button(ctx, "invalid")
+        self._edit_pressed(ctx, "choice", options[pressed.index])
+        self._create_from_choice(ctx, pending, options[pressed.index])
         return None
 
     def _choice_button(self, ctx: Ctx, parts: list[str]) -> Outcome | None:
-        ticket, pending, refusal = self._pending_button(ctx, parts, ("field",))
-        if refusal:
-            return refusal
-        if len(parts) != 3 or not parts[2].isdigit():
-            return toast("invalid")
-        chosen = intake.choose(ctx, ticket, pending, int(parts[2]))
+        pressed = data.Choice.parse(parts)
+        if pressed is None:
+            return self._refused_button(ctx, "invalid")
+        found = self._question_of(ctx, pressed.ticket, pressed.n, Kind.FIELD)
+        if isinstance(found, Outcome):
+            return found
+        chosen = intake.choose(ctx, *found, pressed.index)
         if chosen is not None:
-            self._edit_pressed(ctx, f"✔ {chosen}")
+            self._edit_pressed(ctx, "choice", chosen)
         return None
 
     def _skip_button(self, ctx: Ctx, parts: list[str]) -> Outcome | None:
-        ticket, pending, refusal = self._pending_button(ctx, parts, ("field",))
-        if refusal:
-            return refusal
-        self._edit_pressed(ctx, "✔ skipped")
-        intake.skip(ctx, ticket, pending)
+        pressed = data.Skip.parse(parts)
+        if pressed is None:
+            return self._refused_button(ctx, "invalid")
+        found = self._question_of(ctx, pressed.ticket, pressed.n, Kind.FIELD)
+        if isinstance(found, Outcome):
+            return found
+        self._edit_pressed(ctx, "skipped")
+        intake.skip(ctx, *found)
         return None
 
     def _confirm_button(self, ctx: Ctx, parts: list[str]) -> Outcome | None:
-        ticket, _pending, refusal = self._pending_button(ctx, parts, ("confirm",))
-        if refusal:
-            return refusal
-        procedure = intake.load_procedure(ctx, ticket.procedure_id, ticket)
+        pressed = data.Confirm.parse(parts)
+        if pressed is None:
+            return self._refused_button(ctx, "invalid")
+        found = self._question_of(ctx, pressed.ticket, pressed.n, Kind.CONFIRM)
+        if isinstance(found, Outcome):
+            return found
+        ticket = found[0]
+        procedure = ctx.procedure(ticket.procedure_id, ticket)
         if procedure is not None:
-            self._edit_pressed(ctx, "✔ confirmed")
+            self._edit_pressed(ctx, "confirmed")
             intake.confirm(ctx, ticket, procedure)
         return None
 
     def _change_button(self, ctx: Ctx, parts: list[str]) -> Outcome | None:
-        ticket, _pending, refusal = self._pending_button(ctx, parts, ("confirm",))
-        if refusal:
-            return refusal
-        procedure = intake.load_procedure(ctx, ticket.procedure_id, ticket)
+        pressed = data.Change.parse(parts)
+        if pressed is None:
+            return self._refused_button(ctx, "invalid")
+        found = self._question_of(ctx, pressed.ticket, pressed.n, Kind.CONFIRM)
+        if isinstance(found, Outcome):
+            return found
+        ticket = found[0]
+        procedure = ctx.procedure(ticket.procedure_id, ticket)
         if procedure is not None:
-            intake.offer_changes(ctx, ticket, procedure)
+            asking.offer_changes(ctx, ticket, procedure)
         return None
 
     def _field_button(self, ctx: Ctx, parts: list[str]) -> Outcome | None:
-        ticket, _pending, refusal = self._pending_button(ctx, parts, ("pick_change",))
-        if refusal:
-            return refusal
-        procedure = intake.load_procedure(ctx, ticket.procedure_id, ticket)
+        pressed = data.PickField.parse(parts)
+        if pressed is None:
+            return self._refused_button(ctx, "invalid")
+        found = self._question_of(ctx, pressed.ticket, pressed.n, Kind.PICK_CHANGE)
+        if isinstance(found, Outcome):
+            return found
+        ticket = found[0]
+        procedure = ctx.procedure(ticket.procedure_id, ticket)
         if procedure is None:
             return None
-        values = records.values_of(ctx.session, ticket.id)
-        from bot.domain.gate import visible_values
-
-        fields = [s for s, _ in visible_values(procedure.fields, values)]
-        if len(parts) != 3 or not parts[2].isdigit() or int(parts[2]) >= len(fields):
-            intake.offer_changes(ctx, ticket, procedure)
+        fields = asking.changeable_fields(ctx, ticket, procedure)
+        if pressed.index >= len(fields):
+            asking.offer_changes(ctx, ticket, procedure)
             return toast("fields_changed")
-        intake.change_field(ctx, ticket, procedure, fields[int(parts[2])])
+        asking.change_field(ctx, ticket, procedure, fields[pressed.index])
         return None
 
     def deflection_button(self, ctx: Ctx, parts: list[str]) -> Outcome | None:
         """ "Solved" (`k:<ticket>:s`) or "continue" (`k:<ticket>:c`) on offered articles; the
         knowledge feature owns the `k` prefix and hands these two over."""
-        if len(parts) < 2 or not parts[0].isdigit():
-            return toast("invalid")
-        ticket = records.lock_ticket(ctx.session, int(parts[0]))
-        pending = records.pending_for_ticket(ctx.session, int(parts[0])) if ticket else None
-        if ticket is None or pending is None or pending.kind != "deflect":
-            return toast("answered")
+        if len(parts) != 2 or parts[1] not in ("s", "c"):
+            return self._refused_button(ctx, "invalid")
+        ticket_id = data.Codec.number(parts[0])
+        if ticket_id is None:
+            return self._refused_button(ctx, "invalid")
+        ticket = records.lock_ticket(ctx.session, ticket_id)
+        pending = records.pending_for_ticket(ctx.session, ticket_id) if ticket else None
+        if ticket is None or pending is None or pending.kind != Kind.DEFLECT:
+            return self._refused_button(ctx, "answered")
         if pending.user_id != ctx.actor.user_id:
-            return toast("not_yours")
-        action = parts[1]
-        if action == "s":
-            self._edit_pressed(ctx, "✔ solved by the knowledge base")
+            return self._refused_button(ctx, "not_yours")
+        if parts[1] == "s":
+            self._edit_pressed(ctx, "self_served")
             intake.self_served(ctx, ticket)
             return toast("glad")
-        if action == "c":
-            self._edit_pressed(ctx, "✔ continuing with a new ticket")
-            procedure = intake.load_procedure(ctx, ticket.procedure_id, ticket)
-            if procedure is not None:
-                intake.advance(ctx, ticket, procedure, intake.INTAKE)
-            return None
-        return toast("invalid")
+        self._edit_pressed(ctx, "continuing")
+        procedure = ctx.procedure(ticket.procedure_id, ticket)
+        if procedure is not None:
+            intake.advance(ctx, ticket, procedure, Phase.INTAKE)
+        return None
 
-    def _edit_pressed(self, ctx: Ctx, note: str) -> None:
+    def _edit_pressed(self, ctx: Ctx, note: str, chosen: str = "") -> None:
         """Show the choice under the question whose button was pressed; its buttons go away."""
         inc = ctx.incoming
         if inc.callback_message_id is None:
             return
-        text = render("chat/pressed.html", original=inc.callback_message_html, note=note)
+        text = render(
+            "chat/pressed.html", original=inc.callback_message_html, note=note, chosen=chosen
+        )
         edit = Reply(
             chat_id=inc.chat_id, text=text, edit_message_id=inc.callback_message_id, kind="edit"
         )

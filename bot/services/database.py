@@ -11,11 +11,11 @@ from typing import TypeVar
 
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import Session
 
 from bot.db.checkpoint import Checkpointer
 from bot.db.engine import make_engine, make_sessionmaker, read_only
-from bot.services import audit, rows
+from bot.services import audit
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -36,14 +36,9 @@ class Database:
         self._sessions = make_sessionmaker(engine)
         # Audit events deferred during a transaction are written just before it commits, so
         # they commit with the change they record; whatever commits moves the known head.
-        event.listen(self._sessions, "before_commit", rows.flush)
         event.listen(self._sessions, "before_commit", audit.flush)
         event.listen(self._sessions, "after_commit", audit.committed)
         event.listen(self._sessions, "after_rollback", audit.rolled_back)
-        # Rows changed outside the ORM are written before any ORM statement runs, as the
-        # ORM's own autoflush would have written them.
-        event.listen(self._sessions, "do_orm_execute", _flush_rows)
-        event.listen(self._sessions, "after_rollback", rows.forget)
         self._readers = make_sessionmaker(read_only(engine))
         # SQLite has one writer at a time. Threads of this process queue for it here and are
         # woken the moment it is free; left to SQLite, a waiting writer sleeps and polls (its
@@ -99,10 +94,6 @@ class Database:
     def dispose(self) -> None:
         self.checkpointer.stop()
         self.engine.dispose()
-
-
-def _flush_rows(state: ORMExecuteState) -> None:
-    rows.flush(state.session)
 
 
 def _retryable(e: DBAPIError) -> bool:

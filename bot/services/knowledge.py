@@ -29,8 +29,10 @@ from sqlalchemy import bindparam, delete, event, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from bot.db.models import Article, Setting
+from bot.db.models import StepDone as StepRow
 from bot.domain.fields import display
 from bot.domain.procedure import Procedure
+from bot.domain.ticket import Ticket as TicketRow
 from bot.knowledge import frontmatter
 from bot.knowledge.article import (
     ArticleData,
@@ -50,8 +52,6 @@ from bot.knowledge.text import Term, fold, index_text, plain_text, query_terms, 
 from bot.render import render, shorten
 from bot.services.context import Ctx, Registry
 from bot.services.messages import Button, Outcome
-from bot.services.records import StepRow
-from bot.services.rows import TicketRow
 
 log = logging.getLogger(__name__)
 

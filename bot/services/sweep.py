@@ -47,18 +47,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.config import Config
-from bot.db.models import ACTIVE_STATUSES, Reminder, Ticket
+from bot.db.models import ACTIVE_STATUSES, Reminder, Ticket, tickets
 from bot.domain import lifecycle
 from bot.domain import reminders as rules
 from bot.domain.actors import SYSTEM
 from bot.procedures.errors import ProcedureError
 from bot.render import TELEGRAM_LIMIT, render
 from bot.services import audit, records
+from bot.services import buttons as data
 from bot.services import tickets as ticket_commands
 from bot.services.context import Ctx, Registry
 from bot.services.database import Database
 from bot.services.messages import Button, Outcome, Reply
-from bot.services.rows import TicketRow
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +68,6 @@ SEND_BUDGET = LEASE / 2  # stop sending (and release) well before a claim could 
 RECORD_EVERY = timedelta(milliseconds=200)  # sent digests are committed at least this often
 DIGEST_LIMIT = 30  # tickets in one digest (3 buttons each; Telegram allows 100 buttons)
 ESCALATION_BUTTONS = 30
-PREFIX = "r"
-ACTIONS = {"on", "sn", "sh"}
 
 
 class Sender(Protocol):
@@ -423,7 +421,7 @@ class _Book:
         self.done, self.released, self.since = [], [], None
 
 
-_TICKETS = Ticket.__table__
+_TICKETS = tickets
 # What the sweep reads of a ticket: its chasing state and what a digest shows. Table columns,
 # not ORM attributes: plain rows are all the sweep needs, and they skip the ORM's loading.
 _CHASE_COLUMNS = tuple(
@@ -496,9 +494,9 @@ def _line(t, now: datetime) -> dict[str, Any]:
 def _digest_buttons(tickets: list) -> tuple[tuple[Button, ...], ...]:
     return tuple(
         (
-            Button(f"#{t.id} On it", f"{PREFIX}:on:{t.id}"),
-            Button("Snooze 1 h", f"{PREFIX}:sn:{t.id}"),
-            Button("Show", f"{PREFIX}:sh:{t.id}"),
+            Button(data.label("on_it", number=t.id), data.Chase("on", t.id).encode()),
+            Button(data.label("snooze"), data.Chase("sn", t.id).encode()),
+            Button(data.label("show"), data.Chase("sh", t.id).encode()),
         )
         for t in tickets
     )
@@ -545,7 +543,8 @@ def _escalate(
         ]
         text = render("reminders/escalation.html", tickets=items)
         buttons = tuple(
-            (Button(f"Show #{t.id}", f"{PREFIX}:sh:{t.id}"),) for t in tickets[:ESCALATION_BUTTONS]
+            (Button(data.label("show_ticket", number=t.id), data.Chase("sh", t.id).encode()),)
+            for t in tickets[:ESCALATION_BUTTONS]
         )
         ticket_ids = tuple(t.id for t in tickets)
         if dry_run:
@@ -721,44 +720,36 @@ def _record_many(session: Session, now: datetime, events: list[dict[str, Any]]) 
 
 def install(registry: Registry) -> None:
     """The digest's buttons: `r:on:<id>`, `r:sn:<id>`, `r:sh:<id>`."""
-    registry.callback(PREFIX, on_button)
-
-
-def parse_data(parts: list[str]) -> tuple[str, int] | None:
-    """`["on", "12"]` -> ("on", 12); None for anything else (stale or tampered data)."""
-    if len(parts) != 2 or parts[0] not in ACTIONS:
-        return None
-    number = parts[1]
-    if not (number.isascii() and number.isdigit()) or len(number) > 9:
-        return None
-    return parts[0], int(number)
+    registry.callback(data.Chase.prefix, on_button)
 
 
 def on_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
     """A press of "On it", "Snooze 1 h" or "Show" under a digest."""
-    parsed = parse_data(parts)
-    if parsed is None:
-        return Outcome(toast="This button is not valid any more.")
-    action, ticket_id = parsed
-    ticket = records.lock_ticket(ctx.session, ticket_id)
+    pressed = data.Chase.parse(parts)
+    if pressed is None:
+        ctx.audit(
+            "callback.refused", details={"data": ctx.incoming.callback_data, "reason": "invalid"}
+        )
+        return _toast("invalid")
+    ticket = records.lock_ticket(ctx.session, pressed.ticket)
     if ticket is None:
-        return Outcome(toast=f"Ticket #{ticket_id} no longer exists.")
-    if action == "sh":
+        return _toast("gone", number=pressed.ticket)
+    if pressed.action == "sh":
         show(ctx, ticket)
         return None
-    if ticket.status not in lifecycle.ACTIVE:
-        return Outcome(toast=f"#{ticket.id} is {lifecycle.label(ticket.status)}: nothing to chase.")
-    return on_it(ctx, ticket) if action == "on" else snooze(ctx, ticket)
+    if not ticket.is_active:
+        return _toast("not_chased", number=ticket.id, status=ticket.status)
+    return on_it(ctx, ticket) if pressed.action == "on" else snooze(ctx, ticket)
 
 
-def on_it(ctx: Ctx, ticket: TicketRow) -> Outcome:
+def on_it(ctx: Ctx, ticket: Ticket) -> Outcome:
     """Acknowledge the ticket, and take it when nobody has: that is progress (no escalation)."""
     assigned = False
     if ticket.assignee_id is None:
         if not ticket_commands.assign_to(ctx, ticket, ctx.actor.user_id, ctx.actor.name):
-            return Outcome(toast=f"#{ticket.id} cannot be taken now.")
+            return _toast("cannot_take", number=ticket.id)
         assigned = True
-    ticket.acknowledged_at = ctx.now
+    ticket.acknowledge(ctx.now)
     ctx.audit(
         "reminder.acknowledged",
         ticket_id=ticket.id,
@@ -767,18 +758,16 @@ def on_it(ctx: Ctx, ticket: TicketRow) -> Outcome:
         procedure_version=ticket.procedure_version,
     )
     if assigned:
-        return Outcome(toast=f"#{ticket.id} is yours now. Thanks!")
+        return _toast("taken", number=ticket.id)
     if ticket.assignee_id == ctx.actor.user_id:
-        return Outcome(toast=f"Noted: you are on #{ticket.id}.")
-    return Outcome(toast=f"Noted. #{ticket.id} is assigned to {ticket.assignee_name}.")
+        return _toast("on_it", number=ticket.id)
+    return _toast("noted", number=ticket.id, assignee=ticket.assignee_name)
 
 
-def snooze(ctx: Ctx, ticket: TicketRow) -> Outcome:
-    """No reminder for this ticket for an hour (a snooze is not progress)."""
+def snooze(ctx: Ctx, ticket: Ticket) -> Outcome:
+    """No reminder for this ticket for a while (a snooze is not progress)."""
     until = ctx.now + rules.SNOOZE
-    ticket.snoozed_until = until
-    if ticket.chase_at is not None:
-        ticket.chase_at = max(ticket.chase_at, until)
+    ticket.snooze(until)
     ctx.audit(
         "reminder.snoozed",
         ticket_id=ticket.id,
@@ -787,10 +776,14 @@ def snooze(ctx: Ctx, ticket: TicketRow) -> Outcome:
         procedure_version=ticket.procedure_version,
     )
     local = until.astimezone(ctx.config.tz).strftime("%H:%M")
-    return Outcome(toast=f"#{ticket.id} snoozed until {local}.")
+    return _toast("snoozed", number=ticket.id, until=local)
 
 
-def show(ctx: Ctx, ticket: TicketRow) -> None:
+def _toast(reason: str, **context: Any) -> Outcome:
+    return Outcome(toast=render("reminders/toast.txt", reason=reason, **context))
+
+
+def show(ctx: Ctx, ticket: Ticket) -> None:
     """The ticket in short: title, status, assignee, due."""
     tz = ctx.config.tz
     due = ""

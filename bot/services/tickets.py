@@ -6,18 +6,22 @@ lifecycle, the step's role and `requires`, and audit what they do or refuse.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from sqlalchemy import or_, select
 
-from bot.db.models import Comment, Ticket, Watcher
+from bot.db.models import Comment, Watcher
 from bot.domain import lifecycle
 from bot.domain.fields import Accepted, display, parse_answer
 from bot.domain.procedure import Procedure, Step
-from bot.services import intake, records
+from bot.domain.question import Phase
+from bot.domain.ticket import Refused, Ticket, Why
+from bot.render import rejection_text
+from bot.services import asking, intake, records, resolving
+from bot.services import buttons as data
 from bot.services.context import Ctx, Registry, toast
 from bot.services.messages import Button, Outcome
-from bot.services.rows import TicketRow
 
 LIST_LIMIT = 30
 _NUMBER = re.compile(r"^#?(\d{1,9})$")
@@ -35,10 +39,10 @@ def install(registry: Registry) -> None:
     registry.command("reopen", reopen, summary="/reopen N reason")
     registry.command("close", close, summary="/close N")
     registry.command("watch", watch, summary="/watch N: follow a ticket")
-    registry.callback("as", _assign_me_button)
-    registry.callback("sh", _viewing(render_ticket))
-    registry.callback("ss", _viewing(show_steps))
-    registry.callback("sd", _step_done_button)
+    registry.callback(data.AssignMe.prefix, _assign_me_button)
+    registry.callback(data.ShowTicket.prefix, _viewing(data.ShowTicket, render_ticket))
+    registry.callback(data.ShowSteps.prefix, _viewing(data.ShowSteps, show_steps))
+    registry.callback(data.StepDone.prefix, _step_done_button)
 
 
 # --- finding tickets ------------------------------------------------------------------------
@@ -51,7 +55,7 @@ def split_number(args: str) -> tuple[int | None, str]:
     return (int(m.group(1)), rest.strip()) if m else (None, args.strip())
 
 
-def find(ctx: Ctx, args: str, usage: str) -> tuple[TicketRow | None, str]:
+def find(ctx: Ctx, args: str, usage: str) -> tuple[Ticket | None, str]:
     """The ticket named first in `args`, locked; tells the person when it is missing."""
     number, rest = split_number(args)
     if number is None:
@@ -61,11 +65,6 @@ def find(ctx: Ctx, args: str, usage: str) -> tuple[TicketRow | None, str]:
     if ticket is None:
         ctx.say("chat/no_such_ticket.html", number=number)
     return ticket, rest
-
-
-def _refuse(ctx: Ctx, ticket: TicketRow, action: str, reason: str) -> None:
-    ctx.audit_ticket("action.refused", ticket, {"action": action, "reason": reason})
-    ctx.say("chat/refused.html", ticket=ticket, reason=reason)
 
 
 # --- lists and details ----------------------------------------------------------------------
@@ -113,14 +112,14 @@ def show(ctx: Ctx, args: str) -> None:
         render_ticket(ctx, ticket)
 
 
-def render_ticket(ctx: Ctx, ticket: TicketRow) -> None:
+def render_ticket(ctx: Ctx, ticket: Ticket) -> None:
     try:
         procedure = ctx.procedures.load(ticket.procedure_id)
     except Exception:  # a broken procedure must not hide the ticket itself
         procedure = None
     values = records.values_of(ctx.session, ticket.id)
     rows = (
-        intake.summary_rows(ctx, ticket, procedure)
+        asking.summary_rows(ctx, ticket, procedure)
         if procedure
         else [(k, display(None, v)) for k, v in values.items()]
     )
@@ -147,7 +146,12 @@ def render_ticket(ctx: Ctx, ticket: TicketRow) -> None:
         comments=list(reversed(comments)),
         status=lifecycle.label(ticket.status),
         due=intake.due_in(ticket, ctx.now),
-        buttons=((Button("Steps", f"ss:{ticket.id}"), Button("Assign to me", f"as:{ticket.id}")),),
+        buttons=(
+            (
+                Button(data.label("steps"), data.ShowSteps(ticket.id).encode()),
+                Button(data.label("assign_me"), data.AssignMe(ticket.id).encode()),
+            ),
+        ),
         ticket_id=ticket.id,
     )
 
@@ -164,37 +168,45 @@ def set_field(ctx: Ctx, args: str) -> None:
     if not name or not raw.strip():
         ctx.say("chat/usage.html", usage="/set N field value")
         return
-    if ticket.status in (lifecycle.CLOSED, lifecycle.CANCELLED):
-        _refuse(ctx, ticket, "set", f"ticket #{ticket.id} is {lifecycle.label(ticket.status)}")
+    try:
+        ticket.check_may_edit()
+    except Refused as refused:
+        ctx.refuse(ticket, "set", refused.refusal)
         return
-    procedure = intake.load_procedure(ctx, ticket.procedure_id, ticket)
+    procedure = ctx.procedure(ticket.procedure_id, ticket)
     if procedure is None:
         return
     spec = next((f for f in procedure.fields if f.name == name.lower()), None)
     if spec is None:
-        names = ", ".join(f.name for f in procedure.fields)
-        _refuse(ctx, ticket, "set", f"{procedure.title} has no field {name!r} (fields: {names})")
+        refused = Refused(
+            Why.NO_SUCH_FIELD,
+            procedure=procedure.title,
+            name=name,
+            fields=[f.name for f in procedure.fields],
+        )
+        ctx.refuse(ticket, "set", refused.refusal)
         return
     outcome = parse_answer(spec, raw, ctx.config.tz)
     if not isinstance(outcome, Accepted):
         ctx.audit(
             "answer.rejected",
             ticket_id=ticket.id,
-            details={"field": spec.name, "reason": outcome.reason, "text": raw[:500]},
+            details={"field": spec.name, "reason": rejection_text(outcome), "text": raw[:500]},
             procedure=procedure,
         )
-        ctx.say("chat/invalid_value.html", ticket=ticket, spec=spec, reason=outcome.reason)
+        reason = rejection_text(outcome)
+        ctx.say("chat/invalid_value.html", ticket=ticket, spec=spec, reason=reason)
         return
     old = records.set_value(
         ctx.session,
         ticket.id,
         spec.name,
         outcome.value,
-        phase="intake",
+        phase=Phase.INTAKE,
         by=ctx.actor.user_id,
         now=ctx.now,
     )
-    ticket.updated_at = ctx.now
+    ticket.touch(ctx.now)
     ctx.audit(
         "field.changed",
         ticket_id=ticket.id,
@@ -221,31 +233,20 @@ def assign(ctx: Ctx, args: str) -> None:
         return
     person = records.person_by_username(ctx.session, who)
     if person is None:
-        _refuse(
-            ctx,
-            ticket,
-            "assign",
-            f"I don't know {who}: they need to write to me once (for example /start) first",
-        )
+        ctx.refuse(ticket, "assign", Refused(Why.UNKNOWN_PERSON, who=who).refusal)
         return
     assign_to(ctx, ticket, person.user_id, person.name)
 
 
-def assign_to(ctx: Ctx, ticket: TicketRow, user_id: int, name: str) -> bool:
-    if ticket.status not in lifecycle.WORKABLE:
-        _refuse(
-            ctx,
-            ticket,
-            "assign",
-            f"ticket #{ticket.id} is {lifecycle.label(ticket.status)}, not open for work",
-        )
-        return False
+def assign_to(ctx: Ctx, ticket: Ticket, user_id: int, name: str) -> bool:
     old = ticket.assignee_name
-    ticket.assignee_id, ticket.assignee_name = user_id, name
-    ticket.updated_at = ctx.now
+    try:
+        moved = ticket.assign(user_id, name, ctx.now)
+    except Refused as refused:
+        ctx.refuse(ticket, "assign", refused.refusal)
+        return False
     ctx.audit_ticket("ticket.assigned", ticket, {"old": old, "new": name, "user_id": user_id})
-    if ticket.status in (lifecycle.OPEN, lifecycle.REOPENED):
-        intake.change_status(ctx, ticket, lifecycle.IN_PROGRESS, reason=f"assigned to {name}")
+    ctx.moved(ticket, moved)
     ctx.say("chat/assigned.html", ticket=ticket)
     return True
 
@@ -266,7 +267,7 @@ def comment(ctx: Ctx, args: str) -> None:
             created_at=ctx.now,
         )
     )
-    ticket.updated_at = ctx.now
+    ticket.touch(ctx.now)
     ctx.audit_ticket("comment.added", ticket, {"text": text})
     ctx.say("chat/commented.html", ticket=ticket)
 
@@ -290,19 +291,24 @@ def steps(ctx: Ctx, args: str) -> None:
         show_steps(ctx, ticket)
 
 
-def show_steps(ctx: Ctx, ticket: TicketRow, just_done: Step | None = None) -> None:
+def show_steps(ctx: Ctx, ticket: Ticket, just_done: Step | None = None) -> None:
     """The checklist, re-read from the procedure, with a button for each step not yet done;
     headed by the step just marked done, if any (one message rather than two)."""
-    procedure = intake.load_procedure(ctx, ticket.procedure_id, ticket)
+    procedure = ctx.procedure(ticket.procedure_id, ticket)
     if procedure is None:
         return
     values = records.values_of(ctx.session, ticket.id)
     done = records.steps_done(ctx.session, ticket.id)
     applicable = [(i, s) for i, s in enumerate(procedure.steps) if s.applies(values)]
     buttons = tuple(
-        (Button(f"Done: {s.title}"[:60], f"sd:{ticket.id}:{i}:{intake.short_hash(s.id)}"),)
+        (
+            Button(
+                data.label("step_done", text=s.title),
+                data.StepDone(ticket.id, i, short_hash(s.id)).encode(),
+            ),
+        )
         for i, s in applicable
-        if s.id not in done and ticket.status in lifecycle.WORKABLE
+        if s.id not in done and ticket.is_workable
     )
     ctx.say(
         "chat/steps.html",
@@ -314,51 +320,50 @@ def show_steps(ctx: Ctx, ticket: TicketRow, just_done: Step | None = None) -> No
     )
 
 
-def mark_step(ctx: Ctx, ticket: TicketRow, procedure: Procedure, step: Step) -> bool:
+def short_hash(text: str) -> str:
+    """Four hex digits tying a button to the step it was made for (spots an edited list)."""
+    return hashlib.sha256(text.encode()).hexdigest()[:4]
+
+
+def mark_step(ctx: Ctx, ticket: Ticket, procedure: Procedure, step: Step) -> bool:
     """Mark a step done if its role and required fields allow it; audit either way."""
-    reason = _step_refusal(ctx, ticket, procedure, step)
-    if reason:
+    try:
+        ticket.check_step(
+            step,
+            lead=ctx.is_lead,
+            values=records.values_of(ctx.session, ticket.id),
+            done=records.steps_done(ctx.session, ticket.id),
+            labels={},
+        )
+    except Refused as refused:
         ctx.audit(
             "step.refused",
             ticket_id=ticket.id,
-            details={"step": step.id, "reason": reason},
+            details={
+                **refused.refusal.data,
+                "step": step.id,
+                "reason": refused.refusal.why.value,
+            },
             procedure=procedure,
         )
-        ctx.say("chat/refused.html", ticket=ticket, reason=reason)
+        ctx.say(
+            "chat/refusal.html",
+            ticket=ticket,
+            why=refused.refusal.why.value,
+            **refused.refusal.data,
+        )
         return False
     if not intake.ensure_complete(ctx, ticket, procedure):
         return False
-    records.mark_done(
-        ctx.session,
-        ticket.id,
-        records.StepRow(step.id, ctx.actor.user_id, ctx.actor.name, ctx.now),
-    )
-    ticket.updated_at = ctx.now
+    records.mark_done(ctx.session, ticket.id, step.id, ctx.actor, ctx.now)
     ctx.audit(
         "step.done",
         ticket_id=ticket.id,
         details={"step": step.id, "title": step.title},
         procedure=procedure,
     )
-    if ticket.status in (lifecycle.OPEN, lifecycle.REOPENED):
-        intake.change_status(
-            ctx, ticket, lifecycle.IN_PROGRESS, procedure=procedure, reason="work started"
-        )
+    ctx.moved(ticket, ticket.step_done(ctx.now), procedure)
     return True
-
-
-def _step_refusal(ctx: Ctx, ticket: TicketRow, procedure: Procedure, step: Step) -> str | None:
-    if ticket.status not in lifecycle.WORKABLE:
-        return f"ticket #{ticket.id} is {lifecycle.label(ticket.status)}, not open for work"
-    if step.role == "lead" and not ctx.is_lead:
-        return f"only a lead may mark “{step.title}” done"
-    values = records.values_of(ctx.session, ticket.id)
-    missing = [name for name in step.requires if values.get(name) is None]
-    if missing:
-        return f"“{step.title}” needs {', '.join(missing)} first (use /set {ticket.id} field value)"
-    if step.id in records.steps_done(ctx.session, ticket.id):
-        return f"“{step.title}” is already done"
-    return None
 
 
 # --- resolve, reopen, close -----------------------------------------------------------------
@@ -369,20 +374,17 @@ def resolve(ctx: Ctx, args: str) -> None:
     ticket, _ = find(ctx, args, "/resolve N")
     if ticket is None:
         return
-    if ticket.status not in lifecycle.WORKABLE:
-        _refuse(
-            ctx,
-            ticket,
-            "resolve",
-            f"ticket #{ticket.id} is {lifecycle.label(ticket.status)} and cannot be resolved",
-        )
+    try:
+        ticket.check_may_resolve()
+    except Refused as refused:
+        ctx.refuse(ticket, "resolve", refused.refusal)
         return
-    procedure = intake.load_procedure(ctx, ticket.procedure_id, ticket)
+    procedure = ctx.procedure(ticket.procedure_id, ticket)
     if procedure is None or not intake.ensure_complete(ctx, ticket, procedure):
         return
-    missing = intake.missing_steps(ctx, ticket, procedure)
+    missing = resolving.steps_left(ctx, ticket, procedure)
     if missing:
-        _refuse(ctx, ticket, "resolve", "these steps are not done yet: " + "; ".join(missing))
+        ctx.refuse(ticket, "resolve", Refused(Why.STEPS_LEFT, steps=missing).refusal)
         return
     intake.start_resolution(ctx, ticket, procedure)
 
@@ -395,27 +397,16 @@ def reopen(ctx: Ctx, args: str) -> None:
     if not reason:
         ctx.say("chat/usage.html", usage="/reopen N reason (say why it needs more work)")
         return
-    if ticket.status not in (lifecycle.RESOLVED, lifecycle.CLOSED) or ticket.opened_at is None:
-        _refuse(
-            ctx,
-            ticket,
-            "reopen",
-            f"ticket #{ticket.id} is {lifecycle.label(ticket.status)}; only resolved or "
-            "closed tickets can be reopened",
-        )
+    try:
+        ticket.check_may_reopen()
+    except Refused as refused:
+        ctx.refuse(ticket, "reopen", refused.refusal)
         return
-    procedure = intake.load_procedure(ctx, ticket.procedure_id, ticket)
+    procedure = ctx.procedure(ticket.procedure_id, ticket)
     if procedure is None:
         return
-    intake.change_status(ctx, ticket, lifecycle.REOPENED, procedure=procedure, reason=reason)
-    ticket.reopen_count += 1
-    ticket.closed_at = None
-    ticket.close_reason = None
-    due = procedure.sla.due_after(records.values_of(ctx.session, ticket.id))
-    ticket.due_at = ctx.now + due if due else None
-    ticket.chase_at = ticket.due_at
-    ticket.remind_count = 0
-    ticket.escalation_level = 0
+    due_after = procedure.sla.due_after(records.values_of(ctx.session, ticket.id))
+    ctx.moved(ticket, ticket.reopen(due_after=due_after, reason=reason, now=ctx.now), procedure)
     ctx.say("chat/reopened.html", ticket=ticket, reason=reason)
 
 
@@ -424,22 +415,12 @@ def close(ctx: Ctx, args: str) -> None:
     ticket, _ = find(ctx, args, "/close N")
     if ticket is None:
         return
-    if ticket.status != lifecycle.RESOLVED and not (
-        ctx.is_lead and ticket.status in lifecycle.WORKABLE
-    ):
-        _refuse(
-            ctx,
-            ticket,
-            "close",
-            f"ticket #{ticket.id} is {lifecycle.label(ticket.status)}; only resolved tickets "
-            "can be closed (a lead may close an open one)",
-        )
+    try:
+        moved = ticket.close(lead=ctx.is_lead, now=ctx.now)
+    except Refused as refused:
+        ctx.refuse(ticket, "close", refused.refusal)
         return
-    was_resolved = ticket.status == lifecycle.RESOLVED
-    intake.change_status(ctx, ticket, lifecycle.CLOSED)
-    ticket.closed_at = ctx.now
-    ticket.close_reason = "done" if was_resolved else "withdrawn"
-    ticket.chase_at = None
+    ctx.moved(ticket, moved)
     records.clear_pending(ctx.session, ticket.id)
     ctx.say("chat/closed.html", ticket=ticket)
 
@@ -447,14 +428,16 @@ def close(ctx: Ctx, args: str) -> None:
 # --- buttons --------------------------------------------------------------------------------
 
 
-def _ticket_from(ctx: Ctx, parts: list[str]) -> TicketRow | None:
-    if not parts or not parts[0].isdigit():
-        return None
-    return records.lock_ticket(ctx.session, int(parts[0]))
+def _refused_button(ctx: Ctx, reason: str) -> Outcome:
+    ctx.audit("callback.refused", details={"data": ctx.incoming.callback_data, "reason": reason})
+    return toast(reason)
 
 
 def _assign_me_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
-    ticket = _ticket_from(ctx, parts)
+    pressed = data.AssignMe.parse(parts)
+    if pressed is None:
+        return _refused_button(ctx, "invalid")
+    ticket = records.lock_ticket(ctx.session, pressed.ticket)
     if ticket is None:
         return toast("gone")
     if ticket.assignee_id == ctx.actor.user_id:
@@ -462,11 +445,14 @@ def _assign_me_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
     return toast("assigned") if assign_to(ctx, ticket, ctx.actor.user_id, ctx.actor.name) else None
 
 
-def _viewing(view):
+def _viewing(codec: type[data.ShowTicket] | type[data.ShowSteps], view):
     """A button that shows something about the ticket it names (`sh:N`, `ss:N`)."""
 
     def handler(ctx: Ctx, parts: list[str]) -> Outcome | None:
-        ticket = _ticket_from(ctx, parts)
+        pressed = codec.parse(parts)
+        if pressed is None:
+            return _refused_button(ctx, "invalid")
+        ticket = records.lock_ticket(ctx.session, pressed.ticket)
         if ticket is None:
             return toast("gone")
         view(ctx, ticket)
@@ -476,19 +462,20 @@ def _viewing(view):
 
 
 def _step_done_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
-    if len(parts) != 3 or not parts[1].isdigit():
-        return toast("invalid")
-    ticket = _ticket_from(ctx, parts)
+    pressed = data.StepDone.parse(parts)
+    if pressed is None:
+        return _refused_button(ctx, "invalid")
+    ticket = records.lock_ticket(ctx.session, pressed.ticket)
     if ticket is None:
         return toast("gone")
-    procedure = intake.load_procedure(ctx, ticket.procedure_id, ticket)
+    procedure = ctx.procedure(ticket.procedure_id, ticket)
     if procedure is None:
         return None
-    index = int(parts[1])
-    if index >= len(procedure.steps) or intake.short_hash(procedure.steps[index].id) != parts[2]:
+    steps = procedure.steps
+    if pressed.index >= len(steps) or short_hash(steps[pressed.index].id) != pressed.hash:
         show_steps(ctx, ticket)
         return toast("checklist_changed")
-    step = procedure.steps[index]
+    step = steps[pressed.index]
     if not mark_step(ctx, ticket, procedure, step):
         return None
     show_steps(ctx, ticket, just_done=step)  # what is left, with its buttons

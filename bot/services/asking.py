@@ -1,0 +1,307 @@
+"""Asking: the ticket's one pending question, the words and buttons of each question, and
+taking an answer through the field's validation. The flow that decides *what* to ask next is
+`services.intake`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.db.models import PendingQuestion
+from bot.domain import gate
+from bot.domain.fields import Accepted, display, expected_form, parse_answer
+from bot.domain.procedure import FieldSpec, Procedure
+from bot.domain.question import Kind, Payload, Phase
+from bot.domain.ticket import Ticket
+from bot.render import rejection_text, render
+from bot.services import buttons as data
+from bot.services import records
+from bot.services.context import Ctx
+from bot.services.messages import Button, Reply
+
+
+def fields_for(procedure: Procedure, phase: Phase) -> tuple[FieldSpec, ...]:
+    return procedure.resolution.fields if phase == Phase.RESOLUTION else procedure.fields
+
+
+def pending_question(
+    ctx: Ctx,
+    ticket: Ticket,
+    *,
+    kind: Kind,
+    phase: Phase,
+    user_id: int | None = None,
+    chat_id: int | None = None,
+    **payload: Any,
+) -> PendingQuestion:
+    """The ticket's one pending question, created or reused (its id survives re-asks), with
+    the next number `n`: its buttons carry it, so a button of an earlier question is stale."""
+    pending = records.pending_for_ticket(ctx.session, ticket.id)
+    if pending is None:
+        pending = records.new_pending(ctx.session, ticket_id=ticket.id, payload=Payload())
+    pending.kind = kind
+    pending.field_name = None
+    pending.chat_id = chat_id if chat_id is not None else ctx.incoming.chat_id
+    pending.user_id = user_id if user_id is not None else ctx.incoming.user.user_id
+    pending.thread_id = ctx.incoming.thread_id if pending.chat_id == ctx.incoming.chat_id else None
+    pending.asked_at = ctx.now
+    pending.message_id = None
+    pending.payload = pending.payload.next(phase, **payload)
+    return pending
+
+
+def phase_values(ctx: Ctx, ticket: Ticket, phase: Phase) -> dict[str, Any]:
+    """Intake values, plus this round's resolution answers (kept on the pending question)."""
+    rows = records.field_rows(ctx.session, ticket.id)
+    if phase == Phase.RESOLUTION:
+        intake_only = {n: r.value for n, r in rows.items() if r.phase != Phase.RESOLUTION}
+        pending = records.pending_for_ticket(ctx.session, ticket.id)
+        return {**intake_only, **(pending.payload.answers if pending else {})}
+    return {name: row.value for name, row in rows.items()}
+
+
+def ask(
+    ctx: Ctx,
+    ticket: Ticket,
+    procedure: Procedure,
+    spec: FieldSpec,
+    phase: Phase,
+    *,
+    errors: list[str] | None = None,
+    repeat: bool = False,
+    user_id: int | None = None,
+    chat_id: int | None = None,
+) -> PendingQuestion:
+    """Ask one field's question, with buttons for choices and yes/no, and remember it."""
+    pending = pending_question(
+        ctx, ticket, kind=Kind.FIELD, phase=phase, user_id=user_id, chat_id=chat_id
+    )
+    n = pending.payload.n
+    pending.field_name = spec.name
+    optional = gate.can_skip(spec, phase_values(ctx, ticket, phase))
+    rows: list[tuple[Button, ...]] = []
+    if spec.type == "choice":
+        rows = [
+            (Button(data.label("choice", text=c), data.Choice(ticket.id, n, i).encode()),)
+            for i, c in enumerate(spec.choices)
+        ]
+    elif spec.type == "boolean":
+        rows = [
+            (
+                Button(data.label("yes"), data.Choice(ticket.id, n, 1).encode()),
+                Button(data.label("no"), data.Choice(ticket.id, n, 0).encode()),
+            )
+        ]
+    if optional:
+        rows.append((Button(data.label("skip"), data.Skip(ticket.id, n).encode()),))
+    ctx.audit(
+        "question.asked",
+        ticket_id=ticket.id,
+        details={"field": spec.name, "phase": phase.value, "repeat": repeat},
+        procedure=procedure,
+    )
+    if not repeat and phase == Phase.INTAKE and ticket.is_draft:
+        ticket.questions_asked += 1  # metrics: questions needed before the ticket was complete
+    ticket.touch(ctx.now)
+    reply_to = None
+    if pending.chat_id == ctx.incoming.chat_id:
+        reply_to = None if ctx.incoming.is_private else ctx.incoming.message_id
+    deliver(
+        ctx,
+        pending,
+        "chat/question.html",
+        buttons=tuple(rows),
+        ticket=ticket,
+        reply_to=reply_to,
+        spec=spec,
+        form=expected_form(spec),
+        optional=optional,
+        errors=errors or [],
+        phase=phase.value,
+        tz=ctx.config.timezone,
+    )
+    return pending
+
+
+def deliver(
+    ctx: Ctx,
+    pending: PendingQuestion,
+    template: str,
+    *,
+    buttons: tuple[tuple[Button, ...], ...],
+    ticket: Ticket,
+    reply_to: int | None,
+    **context: Any,
+) -> None:
+    """Send a question to whoever it waits on: here, or in the ticket's own chat."""
+    if pending.chat_id == ctx.incoming.chat_id:
+        ctx.say(
+            template,
+            buttons=buttons,
+            ticket_id=ticket.id,
+            kind="question",
+            reply_to=reply_to,
+            ticket=ticket,
+            **context,
+        )
+        return
+    ctx.send(
+        Reply(
+            chat_id=pending.chat_id,
+            text=render(template, ticket=ticket, **context),
+            buttons=buttons,
+            reply_to=ticket.message_id if ticket.chat_type != "private" else None,
+            thread_id=ticket.thread_id,
+            ticket_id=ticket.id,
+            kind="question",
+        )
+    )
+
+
+def ask_confirm(
+    ctx: Ctx, ticket: Ticket, procedure: Procedure, *, errors: list[str] | None = None
+) -> None:
+    """Show what was collected; the ticket opens only when the person confirms it."""
+    pending = pending_question(
+        ctx,
+        ticket,
+        kind=Kind.CONFIRM,
+        phase=Phase.INTAKE,
+        user_id=ticket.reporter_id,
+        chat_id=ticket.chat_id,
+        changing=False,
+    )
+    n = pending.payload.n
+    buttons = (
+        (
+            Button(data.label("confirm"), data.Confirm(ticket.id, n).encode()),
+            Button(data.label("change"), data.Change(ticket.id, n).encode()),
+        ),
+    )
+    ctx.audit(
+        "question.asked",
+        ticket_id=ticket.id,
+        details={"field": "confirm", "phase": Phase.INTAKE.value},
+        procedure=procedure,
+    )
+    deliver(
+        ctx,
+        pending,
+        "chat/confirm.html",
+        buttons=buttons,
+        ticket=ticket,
+        reply_to=None,
+        procedure=procedure,
+        rows=summary_rows(ctx, ticket, procedure),
+        errors=errors or [],
+    )
+
+
+def summary_rows(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> list[tuple[str, str]]:
+    values = records.values_of(ctx.session, ticket.id)
+    shown = [(s.name, display(s, v)) for s, v in gate.visible_values(procedure.fields, values)]
+    known = {s.name for s in (*procedure.fields, *procedure.resolution.fields)}
+    # Values for fields the procedure no longer has are kept and still shown.
+    shown += [(name, display(None, v)) for name, v in values.items() if name not in known]
+    return shown
+
+
+def changeable_fields(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> list[FieldSpec]:
+    """The fields the confirmation summary shows, in the order of their buttons."""
+    values = records.values_of(ctx.session, ticket.id)
+    return [s for s, _ in gate.visible_values(procedure.fields, values)]
+
+
+def offer_changes(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> None:
+    """List the fields as buttons so the person can pick one to change."""
+    pending = pending_question(
+        ctx,
+        ticket,
+        kind=Kind.PICK_CHANGE,
+        phase=Phase.INTAKE,
+        user_id=ticket.reporter_id,
+        chat_id=ticket.chat_id,
+    )
+    n = pending.payload.n
+    fields = changeable_fields(ctx, ticket, procedure)
+    buttons = tuple(
+        (Button(data.label("field", text=s.name), data.PickField(ticket.id, n, i).encode()),)
+        for i, s in enumerate(fields)
+    )
+    deliver(
+        ctx,
+        pending,
+        "chat/pick_change.html",
+        buttons=buttons,
+        ticket=ticket,
+        reply_to=None,
+        fields=fields,
+    )
+
+
+def change_field(ctx: Ctx, ticket: Ticket, procedure: Procedure, spec: FieldSpec) -> None:
+    """Ask one field again; after the answer the summary is shown for confirmation again."""
+    pending = ask(
+        ctx,
+        ticket,
+        procedure,
+        spec,
+        Phase.INTAKE,
+        user_id=ticket.reporter_id,
+        chat_id=ticket.chat_id,
+    )
+    pending.payload = pending.payload.but(changing=True)
+
+
+def accept_value(
+    ctx: Ctx, ticket: Ticket, procedure: Procedure, spec: FieldSpec, raw: str, phase: Phase
+) -> str | None:
+    """Validate and store one answer (audited either way); what to tell when it was refused."""
+    outcome = parse_answer(spec, raw, ctx.config.tz)
+    if not isinstance(outcome, Accepted):
+        ticket.invalid_answers += 1
+        ctx.audit(
+            "answer.rejected",
+            ticket_id=ticket.id,
+            details={"field": spec.name, "reason": rejection_text(outcome), "text": raw[:500]},
+            procedure=procedure,
+        )
+        return rejection_text(outcome)
+    if phase == Phase.RESOLUTION:
+        pending = records.pending_for_ticket(ctx.session, ticket.id)
+        assert pending is not None  # a resolution round always has its question
+        old = pending.payload.answers.get(spec.name)
+        pending.payload = pending.payload.with_answer(spec.name, outcome.value)
+    else:
+        old = records.set_value(
+            ctx.session,
+            ticket.id,
+            spec.name,
+            outcome.value,
+            phase=phase,
+            by=ctx.actor.user_id,
+            now=ctx.now,
+        )
+    ticket.touch(ctx.now)
+    ctx.audit(
+        "answer.accepted",
+        ticket_id=ticket.id,
+        details={"field": spec.name, "value": outcome.value, "old": old, "phase": phase.value},
+        procedure=procedure,
+    )
+    return None
+
+
+def apply_named_values(
+    ctx: Ctx, ticket: Ticket, procedure: Procedure, text: str, phase: Phase
+) -> list[str]:
+    """Store the explicit `name: value` lines of a message; return what was refused and why."""
+    errors = []
+    for named in gate.named_values(text, fields_for(procedure, phase)):
+        spec = procedure.field(named.name)
+        if spec is None:
+            continue
+        error = accept_value(ctx, ticket, procedure, spec, named.raw, phase)
+        if error:
+            errors.append(render("chat/field_error.txt", name=spec.name, error=error))
+    return errors
