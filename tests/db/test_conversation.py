@@ -397,6 +397,19 @@ def test_assign_by_username_needs_someone_the_bot_has_seen(h):
     assert "assigned to Bob Member" in text_of(h.say(LEAD, "/assign 1 @bob"))
 
 
+def test_a_message_that_failed_does_not_make_the_bot_forget_who_wrote_it(h):
+    open_access_ticket(h)
+
+    def boom(ctx, args):
+        raise RuntimeError("a handler failed after the person was seen")
+
+    h.conversation.registry.command("boom", boom)
+    with pytest.raises(RuntimeError):
+        h.say(BOB, "/boom")  # rolled back: Bob's first sighting with it
+    h.say(BOB, "/help")
+    assert "assigned to Bob Member" in text_of(h.say(LEAD, "/assign 1 @bob"))
+
+
 def test_two_messages_at_the_same_moment_both_land(h):
     h.say(ANN, "I need access to grafana please")
     h.say(ANN, "grafana")
