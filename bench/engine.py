@@ -26,6 +26,7 @@ from bot.db.checkpoint import Checkpointer
 from bot.db.engine import make_engine
 from bot.domain.actors import Actor
 from bot.services.messages import Incoming
+from bot.services.tickets import short_hash
 
 PROCEDURE = """\
 title: Bench request
@@ -98,7 +99,7 @@ def _run_engine(url: str, folder: Path, tickets: int) -> tuple[list[float], floa
     )
     services = build_services(config, migrate_db=True)
 
-    hashes = {0: tickets.short_hash("triage"), 1: tickets.short_hash("fix")}
+    hashes = {0: short_hash("triage"), 1: short_hash("fix")}
     counter = None
     now = datetime(2026, 1, 5, 9, tzinfo=UTC)
     latencies: list[float] = []
