@@ -291,7 +291,7 @@ class IndexEntry:
 
 @dataclass(frozen=True)
 class IndexGroup:
-    name: str
+    name: str  # the procedure; "" for articles of none (the template names that group)
     articles: tuple[IndexEntry, ...]
 
 
