@@ -13,8 +13,6 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from bot.domain.lifecycle import label as status_label
-
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TELEGRAM_LIMIT = 4096
 
@@ -31,8 +29,14 @@ def environment() -> Environment:
         keep_trailing_newline=False,
         auto_reload=False,
     )
+    # bot.words renders through this environment, so it is imported once the module is loaded.
+    from bot import words
+
     env.filters["shorten"] = shorten
-    env.filters["status"] = status_label  # "waiting_for_info" -> "waiting for info"
+    env.filters["status"] = words.status_name  # "waiting_for_info" -> "waiting for info"
+    env.filters["duration"] = words.duration  # a timedelta -> "1 day 2 hours"
+    env.filters["seconds"] = words.seconds  # stored seconds -> a timedelta
+    env.filters["number"] = words.number  # 2.0 -> "2"
     return env
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain import gate, lifecycle
-from bot.domain.fields import Accepted, display, expected_form, parse_answer
+from bot.domain.fields import Accepted, parse_answer
 from bot.domain.procedure import FieldSpec, Procedure
 from bot.procedures.errors import ProcedureError
 from bot.render import shorten
@@ -20,6 +20,7 @@ from bot.services.audit import next_value
 from bot.services.context import Ctx
 from bot.services.messages import Button, Reply
 from bot.services.rows import PendingRow, TicketRow
+from bot.words import display, expected_form, rejection
 
 INTAKE = "intake"
 RESOLUTION = "resolution"
@@ -422,10 +423,15 @@ def accept_value(
         ctx.audit(
             "answer.rejected",
             ticket_id=ticket.id,
-            details={"field": spec.name, "reason": outcome.reason, "text": raw[:500]},
+            details={
+                "field": spec.name,
+                "reason": str(outcome.code),
+                "data": outcome.data,
+                "text": raw[:500],
+            },
             procedure=procedure,
         )
-        return outcome.reason
+        return rejection(outcome)
     if phase == RESOLUTION:
         pending = records.pending_for_ticket(ctx.session, ticket.id)
         answers = dict(pending.payload.get("answers", {}))

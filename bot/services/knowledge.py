@@ -29,7 +29,6 @@ from sqlalchemy import bindparam, delete, event, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from bot.db.models import Article, Setting
-from bot.domain.fields import display
 from bot.domain.procedure import Procedure
 from bot.knowledge import frontmatter
 from bot.knowledge.article import (
@@ -52,6 +51,7 @@ from bot.services.context import Ctx, Registry
 from bot.services.messages import Button, Outcome
 from bot.services.records import StepRow
 from bot.services.rows import TicketRow
+from bot.words import display
 
 log = logging.getLogger(__name__)
 

@@ -59,6 +59,7 @@ from bot.services.context import Ctx, Registry
 from bot.services.database import Database
 from bot.services.messages import Button, Outcome, Reply
 from bot.services.rows import TicketRow
+from bot.words import lateness, status_name
 
 log = logging.getLogger(__name__)
 
@@ -487,7 +488,7 @@ def _line(t, now: datetime) -> dict[str, Any]:
         "title": t.title,
         "assignee_id": t.assignee_id,
         "assignee_name": t.assignee_name,
-        "late": rules.lateness(t.due_at, now) if t.due_at else "",
+        "late": lateness(t.due_at, now) if t.due_at else "",
         "reminders": t.remind_count,
         "level": t.escalation_level,
     }
@@ -747,7 +748,7 @@ def on_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
         show(ctx, ticket)
         return None
     if ticket.status not in lifecycle.ACTIVE:
-        return Outcome(toast=f"#{ticket.id} is {lifecycle.label(ticket.status)}: nothing to chase.")
+        return Outcome(toast=f"#{ticket.id} is {status_name(ticket.status)}: nothing to chase.")
     return on_it(ctx, ticket) if action == "on" else snooze(ctx, ticket)
 
 
@@ -799,7 +800,7 @@ def show(ctx: Ctx, ticket: TicketRow) -> None:
     ctx.say(
         "reminders/show.html",
         ticket=_line(ticket, ctx.now),
-        status=lifecycle.label(ticket.status),
+        status=ticket.status,
         due=due,
         overdue=rules.is_overdue(ticket, ctx.now),
         paused=ticket.paused_at is not None,

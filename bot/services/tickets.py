@@ -12,12 +12,13 @@ from sqlalchemy import or_, select
 
 from bot.db.models import Comment, Ticket, Watcher
 from bot.domain import lifecycle
-from bot.domain.fields import Accepted, display, parse_answer
+from bot.domain.fields import Accepted, parse_answer
 from bot.domain.procedure import Procedure, Step
 from bot.services import intake, records
 from bot.services.context import Ctx, Registry, toast
 from bot.services.messages import Button, Outcome
 from bot.services.rows import TicketRow
+from bot.words import display, due_words, rejection, status_name
 
 LIST_LIMIT = 30
 _NUMBER = re.compile(r"^#?(\d{1,9})$")
@@ -85,9 +86,7 @@ def mine(ctx: Ctx, args: str) -> None:
         .scalars()
         .all()
     )
-    ctx.say(
-        "chat/list.html", title="Your tickets", tickets=rows, now=ctx.now, label=lifecycle.label
-    )
+    ctx.say("chat/list.html", title="Your tickets", tickets=rows, now=ctx.now)
 
 
 def open_tickets(ctx: Ctx, args: str) -> None:
@@ -102,9 +101,7 @@ def open_tickets(ctx: Ctx, args: str) -> None:
         .scalars()
         .all()
     )
-    ctx.say(
-        "chat/list.html", title="Open tickets", tickets=rows, now=ctx.now, label=lifecycle.label
-    )
+    ctx.say("chat/list.html", title="Open tickets", tickets=rows, now=ctx.now)
 
 
 def show(ctx: Ctx, args: str) -> None:
@@ -145,8 +142,8 @@ def render_ticket(ctx: Ctx, ticket: TicketRow) -> None:
         rows=rows,
         steps=step_rows,
         comments=list(reversed(comments)),
-        status=lifecycle.label(ticket.status),
-        due=intake.due_in(ticket, ctx.now),
+        status=ticket.status,
+        due=due_words(ticket.due_at, ctx.now),
         buttons=((Button("Steps", f"ss:{ticket.id}"), Button("Assign to me", f"as:{ticket.id}")),),
         ticket_id=ticket.id,
     )
@@ -165,7 +162,7 @@ def set_field(ctx: Ctx, args: str) -> None:
         ctx.say("chat/usage.html", usage="/set N field value")
         return
     if ticket.status in (lifecycle.CLOSED, lifecycle.CANCELLED):
-        _refuse(ctx, ticket, "set", f"ticket #{ticket.id} is {lifecycle.label(ticket.status)}")
+        _refuse(ctx, ticket, "set", f"ticket #{ticket.id} is {status_name(ticket.status)}")
         return
     procedure = intake.load_procedure(ctx, ticket.procedure_id, ticket)
     if procedure is None:
@@ -180,10 +177,15 @@ def set_field(ctx: Ctx, args: str) -> None:
         ctx.audit(
             "answer.rejected",
             ticket_id=ticket.id,
-            details={"field": spec.name, "reason": outcome.reason, "text": raw[:500]},
+            details={
+                "field": spec.name,
+                "reason": str(outcome.code),
+                "data": outcome.data,
+                "text": raw[:500],
+            },
             procedure=procedure,
         )
-        ctx.say("chat/invalid_value.html", ticket=ticket, spec=spec, reason=outcome.reason)
+        ctx.say("chat/invalid_value.html", ticket=ticket, spec=spec, reason=rejection(outcome))
         return
     old = records.set_value(
         ctx.session,
@@ -237,7 +239,7 @@ def assign_to(ctx: Ctx, ticket: TicketRow, user_id: int, name: str) -> bool:
             ctx,
             ticket,
             "assign",
-            f"ticket #{ticket.id} is {lifecycle.label(ticket.status)}, not open for work",
+            f"ticket #{ticket.id} is {status_name(ticket.status)}, not open for work",
         )
         return False
     old = ticket.assignee_name
@@ -349,7 +351,7 @@ def mark_step(ctx: Ctx, ticket: TicketRow, procedure: Procedure, step: Step) -> 
 
 def _step_refusal(ctx: Ctx, ticket: TicketRow, procedure: Procedure, step: Step) -> str | None:
     if ticket.status not in lifecycle.WORKABLE:
-        return f"ticket #{ticket.id} is {lifecycle.label(ticket.status)}, not open for work"
+        return f"ticket #{ticket.id} is {status_name(ticket.status)}, not open for work"
     if step.role == "lead" and not ctx.is_lead:
         return f"only a lead may mark “{step.title}” done"
     values = records.values_of(ctx.session, ticket.id)
@@ -374,7 +376,7 @@ def resolve(ctx: Ctx, args: str) -> None:
             ctx,
             ticket,
             "resolve",
-            f"ticket #{ticket.id} is {lifecycle.label(ticket.status)} and cannot be resolved",
+            f"ticket #{ticket.id} is {status_name(ticket.status)} and cannot be resolved",
         )
         return
     procedure = intake.load_procedure(ctx, ticket.procedure_id, ticket)
@@ -400,7 +402,7 @@ def reopen(ctx: Ctx, args: str) -> None:
             ctx,
             ticket,
             "reopen",
-            f"ticket #{ticket.id} is {lifecycle.label(ticket.status)}; only resolved or "
+            f"ticket #{ticket.id} is {status_name(ticket.status)}; only resolved or "
             "closed tickets can be reopened",
         )
         return
@@ -431,7 +433,7 @@ def close(ctx: Ctx, args: str) -> None:
             ctx,
             ticket,
             "close",
-            f"ticket #{ticket.id} is {lifecycle.label(ticket.status)}; only resolved tickets "
+            f"ticket #{ticket.id} is {status_name(ticket.status)}; only resolved tickets "
             "can be closed (a lead may close an open one)",
         )
         return
