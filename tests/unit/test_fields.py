@@ -149,7 +149,7 @@ def test_a_refusal_says_the_limit_in_characters_and_never_seconds():
 def test_a_refusal_quotes_the_answer_shortened():
     outcome = parse_answer(spec(type="integer"), "<b>" + "9" * 300, TZ)
     words = rejection(outcome)
-    assert words.startswith("“<b>999") and words.endswith("…” is not a whole number.")
+    assert words.startswith("'<b>999") and words.endswith("…' is not a whole number.")
     assert len(words) < 100  # escaping is the .html message's job: it shows this as text
 
 

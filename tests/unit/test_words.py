@@ -89,7 +89,7 @@ def test_a_refusal_quoting_the_answer_is_escaped_in_the_message():
     spec = FieldSpec(name="n", question="?", type="integer")
     outcome = parse_answer(spec, "<b>1</b>", UTC)
     text = render("chat/invalid_value.html", spec=spec, reason=words.rejection(outcome))
-    assert "“&lt;b&gt;1&lt;/b&gt;” is not a whole number." in text
+    assert "&#39;&lt;b&gt;1&lt;/b&gt;&#39; is not a whole number." in text
 
 
 def _ticket():
