@@ -11,15 +11,23 @@ from functools import cache
 from PIL import Image, ImageDraw, ImageFont
 
 from bot.domain.metrics import WeekPoint
+from bot.render import render
 
 
 @dataclass(frozen=True)
 class Labels:
-    title: str = "Tickets per week"
-    opened: str = "Opened"
-    resolved: str = "Resolved"
-    rework: str = "Rework rate"
-    empty: str = "No tickets in this period"
+    """The words drawn on the chart; by default from `stats/chart_label.txt`."""
+
+    title: str
+    opened: str
+    resolved: str
+    rework: str
+    empty: str
+
+    @classmethod
+    def from_templates(cls) -> Labels:
+        names = ("title", "opened", "resolved", "rework", "empty")
+        return cls(**{n: render("stats/chart_label.txt", label=n) for n in names})
 
 
 BACKGROUND = (255, 255, 255)
@@ -53,7 +61,7 @@ def weekly_chart(
     weeks: Sequence[WeekPoint], *, width: int = 900, height: int = 480, labels: Labels | None = None
 ) -> bytes:
     """Render the chart as PNG bytes of exactly `width` x `height` pixels."""
-    labels = labels or Labels()
+    labels = labels or Labels.from_templates()
     image = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(image)
     small, big = _font(12), _font(16)

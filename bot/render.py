@@ -10,11 +10,8 @@ import html
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
-from bot.domain.lifecycle import label as status_label
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TELEGRAM_LIMIT = 4096
@@ -32,8 +29,14 @@ def environment() -> Environment:
         keep_trailing_newline=False,
         auto_reload=False,
     )
+    # bot.words renders through this environment, so it is imported once the module is loaded.
+    from bot import words
+
     env.filters["shorten"] = shorten
-    env.filters["status"] = status_label  # "waiting_for_info" -> "waiting for info"
+    env.filters["status"] = words.status_name  # "waiting_for_info" -> "waiting for info"
+    env.filters["duration"] = words.duration  # a timedelta -> "1 day 2 hours"
+    env.filters["seconds"] = words.seconds  # stored seconds -> a timedelta
+    env.filters["number"] = words.number  # 2.0 -> "2"
     return env
 
 
@@ -96,8 +99,3 @@ def _safe_cut(line: str, limit: int) -> int:
     if space > cut * 3 // 4:
         cut = space + 1
     return max(cut, 1)
-
-
-def rejection_text(rejected: Any) -> str:
-    """What to tell a person whose answer was refused."""
-    return rejected.reason

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from bot.cli.common import Exit, load, subcommand
 from bot.domain.durations import format_duration
-from bot.domain.fields import display, expected_form
 from bot.domain.procedure import Condition, FieldSpec, Procedure
 from bot.procedures import ProcedureError, ProcedureStore
 from bot.procedures.check import check_files, files_in
 from bot.procedures.schema import schema_text
+from bot.words import display, expected_form
 
 
 def register(sub, common) -> None:

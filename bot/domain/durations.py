@@ -30,8 +30,27 @@ def parse_duration(text: str | int | float) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+# Unit codes, largest first; people read them through the `duration` template filter.
+UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+
+
+def duration_parts(delta: timedelta, most: int = 2) -> list[tuple[int, str]]:
+    """The `most` largest non-zero units of a duration as (count, unit code): `[(1, "day"),
+    (2, "hour")]`; rounded down, sign ignored; empty for less than a second."""
+    seconds = int(abs(delta.total_seconds()))
+    parts: list[tuple[int, str]] = []
+    for unit, size in UNITS:
+        if seconds >= size:
+            parts.append((seconds // size, unit))
+            seconds %= size
+        if len(parts) == most:
+            break
+    return parts
+
+
 def format_duration(delta: timedelta) -> str:
-    """Write a timedelta back compactly, largest units first: `1d 2h`, `45m`, `30s`."""
+    """Write a timedelta back compactly for config and command-line flags, the form
+    `parse_duration` reads: `1d 2h`, `45m`, `30s`. People read `bot.words.duration` instead."""
     seconds = int(abs(delta.total_seconds()))
     if seconds == 0:
         return "0m"

@@ -2,20 +2,23 @@
 
 Values are kept in JSON-friendly forms: text/choice/email/url/user as strings, integers, floats,
 booleans, dates as `YYYY-MM-DD`, datetimes as ISO 8601 with offset, durations as seconds.
+A refusal is a `Reason` code with its data; `bot/templates/words/rejection.txt` says it in words.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from bot.domain.durations import DurationError, format_duration, parse_duration
+from bot.domain.durations import DurationError, parse_duration
 from bot.domain.procedure import FieldSpec
 
 MAX_ANSWER_LENGTH = 4096
@@ -27,6 +30,30 @@ _INTEGER = re.compile(r"^[+-]?\d+$")
 _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
 
 
+class Reason(StrEnum):
+    """Why an answer was refused. The data each carries is listed beside it; `text` is the
+    person's own answer, `type` the field's type (durations are in seconds)."""
+
+    EMPTY = "empty"  # -
+    TOO_SHORT = "too_short"  # length, min (characters)
+    TOO_LONG = "too_long"  # length, max (characters)
+    UNEXPECTED_FORM = "unexpected_form"  # example, help: the field's pattern did not match
+    TOO_SMALL = "too_small"  # value, min, type
+    TOO_LARGE = "too_large"  # value, max, type
+    NOT_WHOLE_NUMBER = "not_whole_number"  # text
+    NOT_NUMBER = "not_number"  # text
+    NOT_FINITE = "not_finite"  # text
+    NOT_YES_OR_NO = "not_yes_or_no"  # -
+    NOT_A_CHOICE = "not_a_choice"  # text, choices
+    NOT_A_DATE = "not_a_date"  # text
+    NOT_A_DATETIME = "not_a_datetime"  # text
+    NO_TIME_OF_DAY = "no_time_of_day"  # text
+    NOT_A_DURATION = "not_a_duration"  # text
+    NOT_AN_EMAIL = "not_an_email"  # text
+    NOT_A_URL = "not_a_url"  # text
+    NOT_A_USERNAME = "not_a_username"  # text
+
+
 @dataclass(frozen=True)
 class Accepted:
     value: Any
@@ -34,7 +61,11 @@ class Accepted:
 
 @dataclass(frozen=True)
 class Rejected:
-    reason: str
+    """A refused answer: the reason code and the data its words need (JSON-friendly, so the
+    audit trail can record both)."""
+
+    code: Reason
+    data: Mapping[str, Any] = field(default_factory=dict)
 
 
 Outcome = Accepted | Rejected
@@ -46,33 +77,18 @@ def compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-def expected_form(spec: FieldSpec) -> str:
-    """A short phrase telling the person what form of answer is wanted."""
-    forms = {
-        "text": "some text",
-        "integer": "a whole number, like 42",
-        "number": "a number, like 3.5",
-        "boolean": "yes or no",
-        "choice": "one of: " + ", ".join(spec.choices),
-        "date": "a date as YYYY-MM-DD, like 2026-03-31",
-        "datetime": "a date and time as YYYY-MM-DD HH:MM, like 2026-03-31 14:30",
-        "duration": "a duration like 30m, 8h or 2d",
-        "email": "an email address, like name@example.com",
-        "url": "a web address starting with https://",
-        "user": "a Telegram @username",
-    }
-    return forms.get(spec.type, "some text")
+def _quoted(text: str) -> str:
+    # Words quote the answer shortened; the audit event stores the answer itself beside it.
+    return text[:200]
 
 
 def parse_answer(spec: FieldSpec, raw: str, tz: ZoneInfo) -> Outcome:
     """Validate `raw` for `spec`: the value to store, or the reason it was refused."""
     text = raw.strip()
     if not text:
-        return Rejected("The answer is empty.")
+        return Rejected(Reason.EMPTY)
     if len(text) > MAX_ANSWER_LENGTH:
-        return Rejected(
-            f"The answer is too long ({len(text)} characters; {MAX_ANSWER_LENGTH} at most)."
-        )
+        return Rejected(Reason.TOO_LONG, {"length": len(text), "max": MAX_ANSWER_LENGTH})
     reader = _READERS.get(spec.type, _read_text)
     outcome = reader(spec, text, tz)
     if isinstance(outcome, Rejected):
@@ -83,46 +99,42 @@ def parse_answer(spec: FieldSpec, raw: str, tz: ZoneInfo) -> Outcome:
 def _check_pattern(spec: FieldSpec, text: str, outcome: Accepted) -> Outcome:
     patterned = spec.pattern and spec.type in ("text", "email", "url", "user")
     if patterned and not compiled(spec.pattern).search(str(outcome.value)):
-        hint = f" For example: {spec.example}." if spec.example else ""
-        return Rejected(f"That does not have the expected form ({spec.pattern}).{hint}")
+        # Never the regex itself: people read the field's example or help instead.
+        return Rejected(Reason.UNEXPECTED_FORM, {"example": spec.example, "help": spec.help})
     return outcome
 
 
 def _read_text(spec: FieldSpec, text: str, tz: ZoneInfo) -> Outcome:
     n = len(text)
     if spec.min_length is not None and n < spec.min_length:
-        return Rejected(f"That is {n} characters; at least {spec.min_length} are needed.")
+        return Rejected(Reason.TOO_SHORT, {"length": n, "min": spec.min_length})
     if spec.max_length is not None and n > spec.max_length:
-        return Rejected(f"That is {n} characters; at most {spec.max_length} are allowed.")
+        return Rejected(Reason.TOO_LONG, {"length": n, "max": spec.max_length})
     return Accepted(text)
 
 
 def _in_range(spec: FieldSpec, value: float) -> Outcome:
     if spec.min is not None and value < spec.min:
-        return Rejected(f"{_num(value)} is too small; the smallest allowed is {_num(spec.min)}.")
+        return Rejected(Reason.TOO_SMALL, {"value": value, "min": spec.min, "type": spec.type})
     if spec.max is not None and value > spec.max:
-        return Rejected(f"{_num(value)} is too large; the largest allowed is {_num(spec.max)}.")
+        return Rejected(Reason.TOO_LARGE, {"value": value, "max": spec.max, "type": spec.type})
     return Accepted(value)
-
-
-def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
 
 
 def _read_integer(spec: FieldSpec, text: str, tz: ZoneInfo) -> Outcome:
     cleaned = text.replace("_", "").replace(" ", "")
     if not _INTEGER.match(cleaned):
-        return Rejected(f"{text!r} is not a whole number.")
+        return Rejected(Reason.NOT_WHOLE_NUMBER, {"text": _quoted(text)})
     return _in_range(spec, int(cleaned))
 
 
 def _read_number(spec: FieldSpec, text: str, tz: ZoneInfo) -> Outcome:
     cleaned = text.replace(" ", "")
     if not _NUMBER.match(cleaned):
-        return Rejected(f"{text!r} is not a number.")
+        return Rejected(Reason.NOT_NUMBER, {"text": _quoted(text)})
     value = float(cleaned.replace(",", "."))
     if not math.isfinite(value):
-        return Rejected(f"{text!r} is not a finite number.")
+        return Rejected(Reason.NOT_FINITE, {"text": _quoted(text)})
     return _in_range(spec, value)
 
 
@@ -132,23 +144,23 @@ def _read_boolean(spec: FieldSpec, text: str, tz: ZoneInfo) -> Outcome:
         return Accepted(True)
     if word in _FALSE:
         return Accepted(False)
-    return Rejected("Please answer yes or no.")
+    return Rejected(Reason.NOT_YES_OR_NO)
 
 
 def _read_choice(spec: FieldSpec, text: str, tz: ZoneInfo) -> Outcome:
     for choice in spec.choices:
         if choice.casefold() == text.casefold():
             return Accepted(choice)
-    return Rejected(f"{text!r} is not one of the choices: {', '.join(spec.choices)}.")
+    return Rejected(Reason.NOT_A_CHOICE, {"text": _quoted(text), "choices": list(spec.choices)})
 
 
 def _read_date(spec: FieldSpec, text: str, tz: ZoneInfo) -> Outcome:
     try:
         value = date.fromisoformat(text)
     except ValueError:
-        return Rejected(f"{text!r} is not a date in the form YYYY-MM-DD.")
+        return Rejected(Reason.NOT_A_DATE, {"text": _quoted(text)})
     if len(text) != 10:
-        return Rejected(f"{text!r} is not a date in the form YYYY-MM-DD.")
+        return Rejected(Reason.NOT_A_DATE, {"text": _quoted(text)})
     return Accepted(value.isoformat())
 
 
@@ -156,9 +168,9 @@ def _read_datetime(spec: FieldSpec, text: str, tz: ZoneInfo) -> Outcome:
     try:
         value = datetime.fromisoformat(text.replace("T", " ", 1))
     except ValueError:
-        return Rejected(f"{text!r} is not a date and time in the form YYYY-MM-DD HH:MM.")
+        return Rejected(Reason.NOT_A_DATETIME, {"text": _quoted(text)})
     if len(text) < 16:
-        return Rejected(f"{text!r} has no time of day; use YYYY-MM-DD HH:MM.")
+        return Rejected(Reason.NO_TIME_OF_DAY, {"text": _quoted(text)})
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)  # the team's time zone, said plainly in the question
     return Accepted(value.isoformat(timespec="minutes"))
@@ -168,27 +180,27 @@ def _read_duration(spec: FieldSpec, text: str, tz: ZoneInfo) -> Outcome:
     try:
         seconds = int(parse_duration(text).total_seconds())
     except DurationError:
-        return Rejected(f"{text!r} is not a duration like 30m, 8h or 2d.")
+        return Rejected(Reason.NOT_A_DURATION, {"text": _quoted(text)})
     return _in_range(spec, seconds)
 
 
 def _read_email(spec: FieldSpec, text: str, tz: ZoneInfo) -> Outcome:
     if not _EMAIL.match(text):
-        return Rejected(f"{text!r} is not an email address.")
+        return Rejected(Reason.NOT_AN_EMAIL, {"text": _quoted(text)})
     return Accepted(text)
 
 
 def _read_url(spec: FieldSpec, text: str, tz: ZoneInfo) -> Outcome:
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc or " " in text:
-        return Rejected(f"{text!r} is not a web address starting with http:// or https://.")
+        return Rejected(Reason.NOT_A_URL, {"text": _quoted(text)})
     return Accepted(text)
 
 
 def _read_user(spec: FieldSpec, text: str, tz: ZoneInfo) -> Outcome:
     candidate = text if text.startswith("@") else "@" + text
     if not _USERNAME.match(candidate):
-        return Rejected(f"{text!r} is not a Telegram @username (5-32 letters, digits or _).")
+        return Rejected(Reason.NOT_A_USERNAME, {"text": _quoted(text)})
     return Accepted(candidate)
 
 
@@ -205,16 +217,3 @@ _READERS = {
     "url": _read_url,
     "user": _read_user,
 }
-
-
-def display(spec: FieldSpec | None, value: Any) -> str:
-    """A stored value as a person reads it."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if spec is not None and spec.type == "duration" and isinstance(value, int | float):
-        return format_duration(timedelta(seconds=value))
-    if isinstance(value, float):
-        return _num(value)
-    return str(value)

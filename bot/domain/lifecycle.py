@@ -10,15 +10,8 @@ REOPENED = "reopened"
 CLOSED = "closed"
 CANCELLED = "cancelled"
 
-LABELS = {
-    WAITING: "waiting for info",
-    OPEN: "open",
-    IN_PROGRESS: "in progress",
-    RESOLVED: "resolved",
-    REOPENED: "reopened",
-    CLOSED: "closed",
-    CANCELLED: "cancelled",
-}
+# People read statuses through the `status` template filter (bot/templates/words/status.txt).
+STATUSES = (WAITING, OPEN, IN_PROGRESS, RESOLVED, REOPENED, CLOSED, CANCELLED)
 
 _ALLOWED: dict[str, set[str]] = {
     # CLOSED: a draft the knowledge base solved; IN_PROGRESS/REOPENED: an opened ticket that
@@ -39,16 +32,18 @@ WORKABLE = (OPEN, IN_PROGRESS, REOPENED)
 
 
 class TransitionError(Exception):
-    """A status change the lifecycle does not allow; the message says why in plain words."""
+    """A status change the lifecycle does not allow: from `current` to `target` (codes);
+    `bot/templates/words/transition.txt` says it in words."""
+
+    def __init__(self, current: str, target: str) -> None:
+        super().__init__(current, target)
+        self.current = current
+        self.target = target
+
+    def __str__(self) -> str:  # for logs and tracebacks, which are read by developers
+        return f"{self.current} -> {self.target} is not allowed"
 
 
 def check_transition(current: str, target: str) -> None:
     if target not in _ALLOWED.get(current, set()):
-        raise TransitionError(
-            f"a ticket that is {LABELS.get(current, current)} cannot become "
-            f"{LABELS.get(target, target)}"
-        )
-
-
-def label(status: str) -> str:
-    return LABELS.get(status, status)
+        raise TransitionError(current, target)

@@ -23,7 +23,6 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Protocol, TypeVar
 
 from bot.domain import lifecycle
-from bot.domain.durations import format_duration
 
 # A procedure without `sla.remind_every` is still chased (nothing open slips); these are also
 # used when the procedure's file cannot be read.
@@ -241,14 +240,6 @@ def pending_escalation(t: ChaseState, escalate_after: int | None) -> int | None:
     return owed if owed > t.escalation_level else None
 
 
-def lateness(due_at: datetime, now: datetime) -> str:
-    """How late, in words: `due now`, `45m late`, `2h 10m late`, `3d 4h late`."""
-    delta = now - due_at
-    if delta < timedelta(minutes=1):
-        return "due now"
-    return f"{format_duration(delta)} late"
-
-
 # --- grouping and the daily plan ------------------------------------------------------------
 
 
@@ -274,7 +265,7 @@ class DailyPlan:
 
     day: date
     total: int
-    by_status: list[tuple[str, int]]  # (status label, count), in lifecycle order
+    by_status: list[tuple[str, int]]  # (status code, count), in lifecycle order
     by_assignee: list[tuple[str | None, int]]  # None: unassigned; largest first
     overdue: list  # tickets, most late first
     due_today: list  # tickets, soonest first
@@ -306,7 +297,7 @@ def daily_plan(tickets: Iterable[PlannedTicket], now: datetime, tz: tzinfo) -> D
     return DailyPlan(
         day=local_today,
         total=len(active),
-        by_status=[(lifecycle.label(s), statuses[s]) for s in lifecycle.ACTIVE if statuses[s]],
+        by_status=[(s, statuses[s]) for s in lifecycle.ACTIVE if statuses[s]],
         by_assignee=sorted(
             assignees.items(), key=lambda item: (-item[1], item[0] is None, item[0] or "")
         ),

@@ -276,7 +276,7 @@ class _Builder:
                 r.report(
                     m["example"],
                     f"{key}.example",
-                    f"the field would refuse its own example: {outcome.reason}",
+                    f"the field would refuse its own example: {outcome.code.replace('_', ' ')}",
                 )
                 return None
         if known is not None:

@@ -9,15 +9,16 @@ from typing import Any
 
 from bot.db.models import PendingQuestion
 from bot.domain import gate
-from bot.domain.fields import Accepted, display, expected_form, parse_answer
+from bot.domain.fields import Accepted, parse_answer
 from bot.domain.procedure import FieldSpec, Procedure
 from bot.domain.question import Kind, Payload, Phase
 from bot.domain.ticket import Ticket
-from bot.render import rejection_text, render
+from bot.render import render
 from bot.services import buttons as data
 from bot.services import records
 from bot.services.context import Ctx
 from bot.services.messages import Button, Reply
+from bot.words import display, expected_form, rejection
 
 
 def fields_for(procedure: Procedure, phase: Phase) -> tuple[FieldSpec, ...]:
@@ -263,10 +264,15 @@ def accept_value(
         ctx.audit(
             "answer.rejected",
             ticket_id=ticket.id,
-            details={"field": spec.name, "reason": rejection_text(outcome), "text": raw[:500]},
+            details={
+                "field": spec.name,
+                "reason": str(outcome.code),
+                "data": outcome.data,
+                "text": raw[:500],
+            },
             procedure=procedure,
         )
-        return rejection_text(outcome)
+        return rejection(outcome)
     if phase == Phase.RESOLUTION:
         pending = records.pending_for_ticket(ctx.session, ticket.id)
         assert pending is not None  # a resolution round always has its question

@@ -18,7 +18,6 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.db.models import ACTIVE_STATUSES, AuditEvent, CatchupCursor, Ticket, Watcher
-from bot.domain import lifecycle
 from bot.render import render
 from bot.services import audit, feed
 from bot.services.context import Ctx, Registry
@@ -145,7 +144,7 @@ def _group(t: Ticket, changes: list[feed.Change], user_id: int, now: datetime) -
     return Group(
         ticket_id=t.id,
         title=t.title,
-        status=lifecycle.label(t.status),
+        status=t.status,
         rank=rank,
         reasons=reasons,
         changes=shown,

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.models import AuditEvent
 from bot.domain.audit_chain import canonical_time
+from bot.render import render
 
 FORMATS = ("csv", "jsonl")
 COLUMNS = (
@@ -134,14 +135,27 @@ def export(
         return write_csv(records, out)
     if fmt == "jsonl":
         return write_jsonl(records, out)
-    raise ValueError(f"unknown export format {fmt!r}; expected one of: {', '.join(FORMATS)}")
+    raise ExportError("unknown_format", format=fmt, formats=list(FORMATS))
+
+
+class ExportError(ValueError):
+    """An export that cannot be written or read: a code and its data; `str()` says it in the
+    words of `audit/export_error.txt` (the command line prints it)."""
+
+    def __init__(self, code: str, **data: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.data = data
+
+    def __str__(self) -> str:
+        return render("audit/export_error.txt", code=self.code, d=self.data)
 
 
 def read_csv(stream: Iterable[str]) -> Iterator[dict[str, Any]]:
     """Read an export back: the same dicts `iter_events` yields (empty cells become None)."""
     reader = csv.DictReader(stream)
     if tuple(reader.fieldnames or ()) != COLUMNS:
-        raise ValueError(f"not a sopbot audit export: expected columns {', '.join(COLUMNS)}")
+        raise ExportError("not_an_export", columns=list(COLUMNS))
     for raw in reader:
         record: dict[str, Any] = dict(raw)
         for c in _NULLABLE:
@@ -160,7 +174,7 @@ def read_jsonl(stream: Iterable[str]) -> Iterator[dict[str, Any]]:
             continue
         record = json.loads(line)
         if not isinstance(record, dict) or set(record) != set(COLUMNS):
-            raise ValueError(f"line {number}: not a sopbot audit event")
+            raise ExportError("not_an_event", line=number)
         yield record
 
 
@@ -169,4 +183,4 @@ def read(stream: Iterable[str], fmt: str) -> Iterator[dict[str, Any]]:
         return read_csv(stream)
     if fmt == "jsonl":
         return read_jsonl(stream)
-    raise ValueError(f"unknown export format {fmt!r}; expected one of: {', '.join(FORMATS)}")
+    raise ExportError("unknown_format", format=fmt, formats=list(FORMATS))

@@ -9,8 +9,6 @@ its words, validating an answer) are `services.asking`; resolving is `services.r
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from bot.db.models import PendingQuestion
 from bot.domain import gate
 from bot.domain.procedure import Procedure
@@ -366,16 +364,3 @@ def resume(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> None:
     ctx.moved(ticket, ticket.resume(back_to, ctx.now), procedure)
     records.clear_pending(ctx.session, ticket.id)
     ctx.say("chat/resumed.html", ticket=ticket)
-
-
-def due_in(ticket: Ticket, now: datetime) -> str:
-    from bot.domain.durations import format_duration
-
-    if ticket.due_at is None:
-        return ""
-    delta = ticket.due_at - now
-    return (
-        f"due in {format_duration(delta)}"
-        if delta.total_seconds() >= 0
-        else (f"overdue by {format_duration(delta)}")
-    )

@@ -48,7 +48,6 @@ from sqlalchemy.orm import Session
 
 from bot.config import Config
 from bot.db.models import ACTIVE_STATUSES, Reminder, Ticket, tickets
-from bot.domain import lifecycle
 from bot.domain import reminders as rules
 from bot.domain.actors import SYSTEM
 from bot.procedures.errors import ProcedureError
@@ -59,6 +58,7 @@ from bot.services import tickets as ticket_commands
 from bot.services.context import Ctx, Registry
 from bot.services.database import Database
 from bot.services.messages import Button, Outcome, Reply
+from bot.words import lateness
 
 log = logging.getLogger(__name__)
 
@@ -485,7 +485,7 @@ def _line(t, now: datetime) -> dict[str, Any]:
         "title": t.title,
         "assignee_id": t.assignee_id,
         "assignee_name": t.assignee_name,
-        "late": rules.lateness(t.due_at, now) if t.due_at else "",
+        "late": lateness(t.due_at, now) if t.due_at else "",
         "reminders": t.remind_count,
         "level": t.escalation_level,
     }
@@ -792,7 +792,7 @@ def show(ctx: Ctx, ticket: Ticket) -> None:
     ctx.say(
         "reminders/show.html",
         ticket=_line(ticket, ctx.now),
-        status=lifecycle.label(ticket.status),
+        status=ticket.status,
         due=due,
         overdue=rules.is_overdue(ticket, ctx.now),
         paused=ticket.paused_at is not None,

@@ -13,15 +13,15 @@ from sqlalchemy import or_, select
 
 from bot.db.models import Comment, Watcher
 from bot.domain import lifecycle
-from bot.domain.fields import Accepted, display, parse_answer
+from bot.domain.fields import Accepted, parse_answer
 from bot.domain.procedure import Procedure, Step
 from bot.domain.question import Phase
 from bot.domain.ticket import Refused, Ticket, Why
-from bot.render import rejection_text
 from bot.services import asking, intake, records, resolving
 from bot.services import buttons as data
 from bot.services.context import Ctx, Registry, toast
 from bot.services.messages import Button, Outcome
+from bot.words import display, due_words, rejection
 
 LIST_LIMIT = 30
 _NUMBER = re.compile(r"^#?(\d{1,9})$")
@@ -84,9 +84,7 @@ def mine(ctx: Ctx, args: str) -> None:
         .scalars()
         .all()
     )
-    ctx.say(
-        "chat/list.html", title="Your tickets", tickets=rows, now=ctx.now, label=lifecycle.label
-    )
+    ctx.say("chat/list.html", title="Your tickets", tickets=rows, now=ctx.now)
 
 
 def open_tickets(ctx: Ctx, args: str) -> None:
@@ -101,9 +99,7 @@ def open_tickets(ctx: Ctx, args: str) -> None:
         .scalars()
         .all()
     )
-    ctx.say(
-        "chat/list.html", title="Open tickets", tickets=rows, now=ctx.now, label=lifecycle.label
-    )
+    ctx.say("chat/list.html", title="Open tickets", tickets=rows, now=ctx.now)
 
 
 def show(ctx: Ctx, args: str) -> None:
@@ -144,8 +140,8 @@ def render_ticket(ctx: Ctx, ticket: Ticket) -> None:
         rows=rows,
         steps=step_rows,
         comments=list(reversed(comments)),
-        status=lifecycle.label(ticket.status),
-        due=intake.due_in(ticket, ctx.now),
+        status=ticket.status,
+        due=due_words(ticket.due_at, ctx.now),
         buttons=(
             (
                 Button(data.label("steps"), data.ShowSteps(ticket.id).encode()),
@@ -191,10 +187,15 @@ def set_field(ctx: Ctx, args: str) -> None:
         ctx.audit(
             "answer.rejected",
             ticket_id=ticket.id,
-            details={"field": spec.name, "reason": rejection_text(outcome), "text": raw[:500]},
+            details={
+                "field": spec.name,
+                "reason": str(outcome.code),
+                "data": outcome.data,
+                "text": raw[:500],
+            },
             procedure=procedure,
         )
-        reason = rejection_text(outcome)
+        reason = rejection(outcome)
         ctx.say("chat/invalid_value.html", ticket=ticket, spec=spec, reason=reason)
         return
     old = records.set_value(

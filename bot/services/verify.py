@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from json.encoder import encode_basestring
 from typing import Any
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.models import AuditEvent, Counter
 from bot.domain.audit_chain import GENESIS, canonical_event, canonical_time, chain_hash
+from bot.render import render
 
 # Called with (events checked so far, total expected or None).
 Progress = Callable[[int, int | None], None]
@@ -48,11 +49,19 @@ class VerifyResult:
     head: str  # the hash of the last good event (GENESIS for an empty log)
     bad_id: int | None = None
     kind: str | None = None  # edited, deleted or inserted
-    reason: str = ""
+    why: str = ""  # a code: missing, out_of_sequence, does_not_follow, edited, cut_off, unnumbered
+    data: Mapping[str, int] = field(default_factory=dict)  # event numbers the words need
 
     @property
     def ok(self) -> bool:
         return self.bad_id is None
+
+    @property
+    def reason(self) -> str:
+        """Why, in a sentence people read (`audit/verify_failure.txt`)."""
+        return (
+            render("audit/verify_failure.txt", why=self.why, d=dict(self.data)) if self.why else ""
+        )
 
 
 # The C string encoder JSONEncoder(ensure_ascii=False) uses, without its per-call overhead.
@@ -136,31 +145,19 @@ def check_rows(
         checked = expected - 1
         if seq != expected:
             if seq > expected:
-                where = f"after event {expected - 1}" if expected > 1 else "at the start"
                 return VerifyResult(
-                    checked,
-                    prev,
-                    expected,
-                    DELETED,
-                    f"event {expected} is missing: the log goes on with event {seq} {where}",
+                    checked, prev, expected, DELETED, "missing", {"expected": expected, "seq": seq}
                 )
             return VerifyResult(
                 checked,
                 prev,
                 seq,
                 INSERTED,
-                f"event {seq} is out of sequence: event {expected} was expected here",
+                "out_of_sequence",
+                {"expected": expected, "seq": seq},
             )
         if prev_hash != prev:
-            before = f"event {seq - 1}'s hash" if seq > 1 else "the genesis hash"
-            return VerifyResult(
-                checked,
-                prev,
-                seq,
-                INSERTED,
-                f"event {seq} does not follow on: its prev_hash is not {before}, so an event "
-                "was inserted, or an earlier one rewritten, before it",
-            )
+            return VerifyResult(checked, prev, seq, INSERTED, "does_not_follow", {"seq": seq})
         # The fast form first; the slow one only decides when the fast one disagrees.
         canonical = fast_canonical(seq, at, actor, name, ticket, action, details, proc, version)
         if sha256(prev.encode("ascii") + canonical).hexdigest() != stored and (
@@ -172,7 +169,8 @@ def check_rows(
                 prev,
                 seq,
                 EDITED,
-                f"event {seq} was edited: its fields do not hash to its stored hash",
+                "edited",
+                {"seq": seq},
             )
         prev = stored
         expected += 1
@@ -187,8 +185,8 @@ def check_rows(
             prev,
             last + 1,
             DELETED,
-            f"event {last + 1} is missing: the log ends at event {last} but the audit counter "
-            f"is at {counter}, so events were deleted from the end",
+            "cut_off",
+            {"last": last, "counter": counter},
         )
     if counter is not None and counter < last:
         return VerifyResult(
@@ -196,8 +194,8 @@ def check_rows(
             prev,
             counter + 1,
             INSERTED,
-            f"event {counter + 1} was inserted: the audit counter is at {counter}, so events "
-            f"{counter + 1} to {last} were added without taking a sequence number",
+            "unnumbered",
+            {"last": last, "counter": counter},
         )
     return VerifyResult(last, prev)
 

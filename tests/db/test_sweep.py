@@ -184,8 +184,8 @@ def test_a_digest_names_each_ticket_its_assignee_and_how_late_with_buttons(
     assert f'<a href="tg://user?id={BOB.user_id}">Bob &lt;admin&gt;</a>' in digest.text
     text = html_to_text(digest.text)
     assert "2 overdue tickets" in text
-    assert "#7" in text and "2h 10m late" in text
-    assert "#8" in text and "unassigned" in text and "45m late" in text
+    assert "#7" in text and "2 hours 10 minutes late" in text
+    assert "#8" in text and "unassigned" in text and "45 minutes late" in text
     assert [[b.data for b in row] for row in digest.buttons] == [
         ["r:on:7", "r:sn:7", "r:sh:7"],
         ["r:on:8", "r:sn:8", "r:sh:8"],
@@ -641,7 +641,7 @@ def test_show_answers_with_the_tickets_summary(team, now):
     outcome = team.press(BOB, "r:sh:1", chat=TEAM)
     text = text_of(outcome)
     assert "#1 · VPN <down>" in text
-    assert "Status: open" in text and f"Assignee: {ANN.name}" in text and "1h late" in text
+    assert "Status: open" in text and f"Assignee: {ANN.name}" in text and "1 hour late" in text
     assert "&lt;down&gt;" in outcome.replies[0].text
 
 

@@ -72,7 +72,7 @@ def test_sopbot_sweep_sends_one_digest_with_buttons_through_the_bot_api(
     assert main(["sweep", "--config", str(config), "--now", NOW.isoformat()]) == 0
 
     (message,) = server.sent(TEAM)
-    assert "Printer <on fire>" in message["text"] and "3h late" in message["text"]
+    assert "Printer <on fire>" in message["text"] and "3 hours late" in message["text"]
     keyboard = message["reply_markup"]["inline_keyboard"]
     assert [[b["callback_data"] for b in row] for row in keyboard] == [
         ["r:on:1", "r:sn:1", "r:sh:1"],

@@ -10,7 +10,7 @@ import pytest
 
 import bot.cli as cli
 from bot.cli.procedures_cmd import outline
-from bot.domain.fields import Accepted, expected_form, parse_answer
+from bot.domain.fields import Accepted, parse_answer
 from bot.procedures import ProcedureStore
 from bot.procedures.check import check_files, files_in
 from bot.procedures.schema import schema_text
@@ -25,6 +25,7 @@ from bot.procedures.vocabulary import (
     STEP,
     TRIGGERS,
 )
+from bot.words import expected_form
 
 FOLDER = Path(__file__).resolve().parents[2] / "procedures"
 SHIPPED = ["access-request", "bug-report", "change-request", "deploy-troubleshooting", "incident"]

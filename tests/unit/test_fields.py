@@ -6,8 +6,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.domain.fields import Accepted, Rejected, display, parse_answer
+from bot.domain.fields import Accepted, Reason, Rejected, parse_answer
 from bot.domain.procedure import FieldSpec
+from bot.words import display, rejection
 
 TZ = ZoneInfo("Europe/Berlin")
 
@@ -64,16 +65,96 @@ def test_valid_answers_are_stored_in_their_canonical_form(field, raw, value):
 def test_invalid_answers_are_refused_with_the_reason(field, raw, reason):
     outcome = parse_answer(field, raw, TZ)
     assert isinstance(outcome, Rejected)
-    assert reason in outcome.reason
+    assert reason in rejection(outcome)
+
+
+@pytest.mark.parametrize(
+    ("field", "raw", "code", "data"),
+    [
+        (spec(type="text"), "   ", Reason.EMPTY, {}),
+        (spec(type="text", min_length=20), "too short", Reason.TOO_SHORT, {"length": 9, "min": 20}),
+        (spec(type="text", max_length=3), "four", Reason.TOO_LONG, {"length": 4, "max": 3}),
+        (
+            spec(type="text", pattern=r"^CHG-\d{4,}$", example="CHG-1234", help="A change id"),
+            "CHG-12",
+            Reason.UNEXPECTED_FORM,
+            {"example": "CHG-1234", "help": "A change id"},
+        ),
+        (spec(type="integer"), "4.5", Reason.NOT_WHOLE_NUMBER, {"text": "4.5"}),
+        (
+            spec(type="integer", min=1),
+            "0",
+            Reason.TOO_SMALL,
+            {"value": 0, "min": 1, "type": "integer"},
+        ),
+        (
+            spec(type="duration", max=3600),
+            "2h",
+            Reason.TOO_LARGE,
+            {"value": 7200, "max": 3600, "type": "duration"},
+        ),
+        (spec(type="number"), "inf", Reason.NOT_NUMBER, {"text": "inf"}),
+        (spec(type="number"), "1e999", Reason.NOT_FINITE, {"text": "1e999"}),
+        (spec(type="boolean"), "maybe", Reason.NOT_YES_OR_NO, {}),
+        (
+            spec(type="choice", choices=("github", "aws")),
+            "gitlab",
+            Reason.NOT_A_CHOICE,
+            {"text": "gitlab", "choices": ["github", "aws"]},
+        ),
+        (spec(type="date"), "31.03.2026", Reason.NOT_A_DATE, {"text": "31.03.2026"}),
+        (spec(type="datetime"), "soon", Reason.NOT_A_DATETIME, {"text": "soon"}),
+        (spec(type="datetime"), "2026-03-31", Reason.NO_TIME_OF_DAY, {"text": "2026-03-31"}),
+        (spec(type="duration"), "soon", Reason.NOT_A_DURATION, {"text": "soon"}),
+        (spec(type="email"), "x", Reason.NOT_AN_EMAIL, {"text": "x"}),
+        (
+            spec(type="url"),
+            "javascript:alert(1)",
+            Reason.NOT_A_URL,
+            {"text": "javascript:alert(1)"},
+        ),
+        (spec(type="user"), "@a b", Reason.NOT_A_USERNAME, {"text": "@a b"}),
+    ],
+)
+def test_a_refusal_is_a_reason_code_with_its_data(field, raw, code, data):
+    assert parse_answer(field, raw, TZ) == Rejected(code, data)
 
 
 def test_an_answer_longer_than_a_telegram_message_is_refused():
     outcome = parse_answer(spec(type="text"), "x" * 5000, TZ)
-    assert isinstance(outcome, Rejected) and "too long" in outcome.reason
+    assert outcome == Rejected(Reason.TOO_LONG, {"length": 5000, "max": 4096})
+    assert "too long" in rejection(outcome) and "4096" in rejection(outcome)
+
+
+def test_a_pattern_refusal_shows_the_example_or_the_help_never_the_regex():
+    pattern = r"^CHG-\d{4,}$"
+    with_example = parse_answer(spec(pattern=pattern, example="CHG-1234"), "CHG-12", TZ)
+    with_help = parse_answer(spec(pattern=pattern, help="Like CHG- and 4 digits."), "x", TZ)
+    bare = parse_answer(spec(pattern=pattern), "x", TZ)
+    assert rejection(with_example) == "That does not have the expected form. For example: CHG-1234."
+    assert rejection(with_help) == "That does not have the expected form. Like CHG- and 4 digits."
+    assert "form the question asks for" in rejection(bare)
+    assert all(pattern not in rejection(o) for o in (with_example, with_help, bare))
+
+
+def test_a_refusal_says_the_limit_in_characters_and_never_seconds():
+    short = parse_answer(spec(min_length=20), "too short", TZ)
+    assert rejection(short) == "That is 9 characters; at least 20 are needed."
+    long = parse_answer(spec(type="duration", max=3600), "1d2h", TZ)
+    assert rejection(long) == "1 day 2 hours is too long; the longest allowed is 1 hour."
+    small = parse_answer(spec(type="number", min=0.5), "0.25", TZ)
+    assert rejection(small) == "0.25 is too small; the smallest allowed is 0.5."
+
+
+def test_a_refusal_quotes_the_answer_shortened():
+    outcome = parse_answer(spec(type="integer"), "<b>" + "9" * 300, TZ)
+    words = rejection(outcome)
+    assert words.startswith("'<b>999") and words.endswith("…' is not a whole number.")
+    assert len(words) < 100  # escaping is the .html message's job: it shows this as text
 
 
 def test_values_are_displayed_as_people_write_them():
     assert display(spec(type="boolean"), True) == "yes"
-    assert display(spec(type="duration"), 5400) == "1h 30m"
+    assert display(spec(type="duration"), 5400) == "1 hour 30 minutes"
     assert display(spec(type="number"), 2.0) == "2"
     assert display(None, None) == "—"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot import words
 from bot.domain import gate, lifecycle
 from bot.domain.procedure import Condition, FieldSpec
 
@@ -64,7 +65,10 @@ def test_lifecycle_allows_only_the_documented_transitions():
     lifecycle.check_transition(lifecycle.WAITING, lifecycle.OPEN)
     lifecycle.check_transition(lifecycle.RESOLVED, lifecycle.REOPENED)
     lifecycle.check_transition(lifecycle.REOPENED, lifecycle.IN_PROGRESS)
-    with pytest.raises(lifecycle.TransitionError, match="waiting for info cannot become resolved"):
+    with pytest.raises(lifecycle.TransitionError) as refused:
         lifecycle.check_transition(lifecycle.WAITING, lifecycle.RESOLVED)
+    assert (refused.value.current, refused.value.target) == (lifecycle.WAITING, lifecycle.RESOLVED)
+    said = words.transition(refused.value)
+    assert said == "a ticket that is waiting for info cannot become resolved"
     with pytest.raises(lifecycle.TransitionError):
         lifecycle.check_transition(lifecycle.CANCELLED, lifecycle.OPEN)

@@ -411,8 +411,7 @@ def test_an_example_the_field_would_refuse_is_reported():
         example: CHG-12
     """
     assert only_problem(text) == (
-        f"{LABEL}:6:14: fields[0].example: the field would refuse its own example: That does "
-        "not have the expected form (^CHG-\\d{4,}$). For example: CHG-12."
+        f"{LABEL}:6:14: fields[0].example: the field would refuse its own example: unexpected form"
     )
 
 

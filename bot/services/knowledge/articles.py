@@ -20,7 +20,6 @@ from sqlalchemy import Row, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import Article
-from bot.domain.fields import display
 from bot.domain.procedure import Procedure
 from bot.knowledge import frontmatter
 from bot.knowledge.article import (
@@ -49,6 +48,7 @@ from bot.services.knowledge.files import (
     restore_on_rollback,
 )
 from bot.services.knowledge.search_index import Entry, index_for
+from bot.words import display
 
 
 class ResolvedTicket(Protocol):

@@ -1,0 +1,79 @@
+"""Codes and data from the domain put into words, through the templates in `bot/templates/words/`.
+
+The domain says *what* (a refusal's reason code, a status code, a timedelta); these functions
+say it as people read it. They return plain text: `.html` templates escape it where they show
+it. `status_name`, `duration`, `seconds` and `number` are also the Jinja filters `status`,
+`duration`, `seconds` and `number`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.domain.durations import duration_parts
+from bot.domain.fields import Rejected
+from bot.domain.lifecycle import TransitionError
+from bot.domain.procedure import FieldSpec
+from bot.render import render
+
+
+def rejection(outcome: Rejected) -> str:
+    """Why an answer was refused, in a sentence (`words/rejection.txt`)."""
+    return render("words/rejection.txt", code=str(outcome.code), d=dict(outcome.data))
+
+
+def duration(delta: timedelta) -> str:
+    """`1 day 2 hours`, `45 minutes`: the two largest units, sign ignored."""
+    return render("words/duration.txt", parts=duration_parts(delta))
+
+
+def seconds(value: float) -> timedelta:
+    """A number of seconds (how durations are stored) as a timedelta, for `|seconds|duration`."""
+    return timedelta(seconds=value)
+
+
+def lateness(due_at: datetime, now: datetime) -> str:
+    """How late a ticket is: `due now`, `45 minutes late`, `3 days 4 hours late`."""
+    delta = now - due_at
+    return render("words/late.txt", late=delta, parts=duration_parts(delta))
+
+
+def due_words(due_at: datetime | None, now: datetime) -> str:
+    """`due in 2 hours` or `overdue by 1 day 3 hours`; empty without a due time."""
+    if due_at is None:
+        return ""
+    left = due_at - now
+    return render("words/due.txt", left=left, parts=duration_parts(left))
+
+
+def status_name(code: str) -> str:
+    """A ticket status as people read it: `waiting_for_info` -> `waiting for info`."""
+    return render("words/status.txt", status=code)
+
+
+def transition(error: TransitionError) -> str:
+    """A status change the lifecycle refused, in a sentence."""
+    return render("words/transition.txt", current=error.current, target=error.target)
+
+
+def number(x: float) -> str:
+    """`2.0` as `2`, `3.5` as `3.5`."""
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def display(spec: FieldSpec | None, value: Any) -> str:
+    """A stored field value as people read it: yes/no, durations in words, `—` for nothing."""
+    if value is None:
+        return render("words/value.txt", kind="none", value=value)
+    if isinstance(value, bool):
+        return render("words/value.txt", kind="boolean", value=value)
+    if spec is not None and spec.type == "duration" and isinstance(value, int | float):
+        parts = duration_parts(timedelta(seconds=value))
+        return render("words/value.txt", kind="duration", value=value, parts=parts)
+    return number(value) if isinstance(value, float) else str(value)
+
+
+def expected_form(spec: FieldSpec) -> str:
+    """A short phrase telling the person what form of answer `spec` wants."""
+    return render("words/expected_form.txt", spec=spec)
