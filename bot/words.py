@@ -15,12 +15,18 @@ from bot.domain.durations import duration_parts
 from bot.domain.fields import Rejected
 from bot.domain.lifecycle import TransitionError
 from bot.domain.procedure import FieldSpec
+from bot.domain.ticket import Refusal
 from bot.render import render
 
 
 def rejection(outcome: Rejected) -> str:
     """Why an answer was refused, in a sentence (`words/rejection.txt`)."""
     return render("words/rejection.txt", code=str(outcome.code), d=dict(outcome.data))
+
+
+def refusal(refused: Refusal, number: int) -> str:
+    """Why ticket `number` refused a change, as a phrase (`words/refusal.txt`)."""
+    return render("words/refusal.txt", why=refused.why.value, number=number, d=refused.data)
 
 
 def duration(delta: timedelta) -> str:

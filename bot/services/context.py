@@ -24,6 +24,7 @@ from bot.procedures.store import ProcedureStore
 from bot.render import render
 from bot.services import audit
 from bot.services.messages import Button, Incoming, Outcome, Reply
+from bot.words import refusal as refusal_words
 
 
 @dataclass
@@ -104,7 +105,7 @@ class Ctx:
             ticket,
             {"action": action, "reason": refusal.why.value, **refusal.data},
         )
-        self.say("chat/refusal.html", ticket=ticket, why=refusal.why.value, **refusal.data)
+        self.say("chat/refused.html", reason=refusal_words(refusal, ticket.id))
 
     def procedure(self, procedure_id: str, ticket: Ticket | None = None) -> Procedure | None:
         """Read the procedure file afresh; when it is broken, say so, tell the leads, keep

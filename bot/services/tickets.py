@@ -22,6 +22,7 @@ from bot.services import buttons as data
 from bot.services.context import Ctx, Registry, toast
 from bot.services.messages import Button, Outcome
 from bot.words import display, due_words, rejection
+from bot.words import refusal as refusal_words
 
 LIST_LIMIT = 30
 _NUMBER = re.compile(r"^#?(\d{1,9})$")
@@ -347,12 +348,7 @@ def mark_step(ctx: Ctx, ticket: Ticket, procedure: Procedure, step: Step) -> boo
             },
             procedure=procedure,
         )
-        ctx.say(
-            "chat/refusal.html",
-            ticket=ticket,
-            why=refused.refusal.why.value,
-            **refused.refusal.data,
-        )
+        ctx.say("chat/refused.html", reason=refusal_words(refused.refusal, ticket.id))
         return False
     if not intake.ensure_complete(ctx, ticket, procedure):
         return False

@@ -410,6 +410,20 @@ def test_a_message_that_failed_does_not_make_the_bot_forget_who_wrote_it(h):
     assert "assigned to Bob Member" in text_of(h.say(LEAD, "/assign 1 @bob"))
 
 
+def test_a_refusal_reads_as_words_in_chat_and_in_the_audit_trail(h):
+    open_access_ticket(h)
+    out = h.say(BOB, "/close 1")
+    assert "only resolved tickets can be closed" in text_of(out)
+    assert "cannot_close" not in text_of(out)
+    h.say(ANN, "/assign 1 me")
+    h.say(ANN, "/reopen 1 it came back")  # refused: only resolved or closed tickets
+    trail = text_of(h.say(LEAD, "/audit 1"))
+    assert "close refused: ticket #1 is open; only resolved tickets can be closed" in trail
+    assert "reopen refused: ticket #1 is in progress; only resolved or closed" in trail
+    assert "(assigned)" in trail  # the move's reason, in words
+    assert "cannot_close" not in trail and "not_workable" not in trail
+
+
 def test_two_messages_at_the_same_moment_both_land(h):
     h.say(ANN, "I need access to grafana please")
     h.say(ANN, "grafana")
