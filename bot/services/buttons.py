@@ -33,11 +33,6 @@ class Codec:
             raise ValueError(f"button data longer than Telegram's {MAX_BYTES} bytes: {data!r}")
         return data
 
-    @staticmethod
-    def number(part: str) -> int | None:
-        """A number as the bot writes it in button data, else None."""
-        return int(part) if _NUMBER.fullmatch(part) else None
-
     @classmethod
     def parse(cls, parts: list[str]) -> Self | None:
         """The button, from the parts after the prefix; None unless the bot could have made it."""
@@ -141,6 +136,30 @@ class StepDone(Codec):
     hash: str
 
 
+# --- knowledge articles offered before a ticket (deflection) ---------------------------------
+
+
+@dataclass(frozen=True)
+class ShowArticle(Codec):
+    """Show one offered article (`k:<ticket>:v:<article>`)."""
+
+    prefix: ClassVar[str] = "k"
+    words: ClassVar[dict[str, re.Pattern[str]]] = {"view": re.compile(r"v")}
+    ticket: int
+    view: str
+    article: int
+
+
+@dataclass(frozen=True)
+class Deflected(Codec):
+    """The articles solved it (`k:<ticket>:s`) or the ticket goes on (`k:<ticket>:c`)."""
+
+    prefix: ClassVar[str] = "k"
+    words: ClassVar[dict[str, re.Pattern[str]]] = {"answer": re.compile(r"[sc]")}
+    ticket: int
+    answer: str
+
+
 # --- the overdue digest ---------------------------------------------------------------------
 
 
@@ -168,7 +187,9 @@ __all__ = [
     "ChooseProcedure",
     "Codec",
     "Confirm",
+    "Deflected",
     "PickField",
+    "ShowArticle",
     "ShowSteps",
     "ShowTicket",
     "Skip",

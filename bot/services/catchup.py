@@ -33,7 +33,7 @@ OVERDUE, ESCALATED, ASSIGNED, STATUS = "overdue", "escalated", "assigned", "stat
 
 
 def install(registry: Registry) -> None:
-    registry.command("catchup", catchup, summary="what changed on your tickets since last time")
+    registry.command("catchup", catchup)
 
 
 @dataclass

@@ -107,6 +107,12 @@ class Ctx:
         )
         self.say("chat/refused.html", reason=refusal_words(refusal, ticket.id))
 
+    def refuse_button(self, reason: str) -> Outcome:
+        """A button press that cannot be acted on: audited, and a short toast says why."""
+        data = self.incoming.callback_data
+        self.audit("callback.refused", details={"data": (data or "")[:64], "reason": reason})
+        return toast(reason)
+
     def procedure(self, procedure_id: str, ticket: Ticket | None = None) -> Procedure | None:
         """Read the procedure file afresh; when it is broken, say so, tell the leads, keep
         the ticket as it is."""
@@ -187,7 +193,11 @@ class Command:
     name: str
     handler: CommandHandler
     lead_only: bool = False
-    summary: str = ""
+    listed: bool = True  # in /help and the chat's command menu, with words from chat/commands.txt
+
+    @property
+    def summary(self) -> str:
+        return render("chat/commands.txt", name=self.name) if self.listed else ""
 
 
 @dataclass(frozen=True)
@@ -205,11 +215,11 @@ class Registry:
         self.callbacks: dict[str, Callback] = {}
 
     def command(
-        self, name: str, handler: CommandHandler, *, lead_only: bool = False, summary: str = ""
+        self, name: str, handler: CommandHandler, *, lead_only: bool = False, listed: bool = True
     ) -> None:
         if name in self.commands:
             raise ValueError(f"command /{name} is registered twice")
-        self.commands[name] = Command(name, handler, lead_only, summary)
+        self.commands[name] = Command(name, handler, lead_only, listed)
 
     def callback(self, prefix: str, handler: CallbackHandler, *, lead_only: bool = False) -> None:
         if prefix in self.callbacks or ":" in prefix:

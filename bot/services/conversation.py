@@ -304,12 +304,12 @@ class Conversation:
         from bot.services import tickets
 
         r = self.registry
-        r.command("start", self._help)
-        r.command("help", self._help, summary="what I can do")
-        r.command("new", self._new, summary="/new [procedure] text: a new ticket")
-        r.command("skip", self._skip, summary="skip an optional question")
-        r.command("cancel", self._cancel, summary="cancel the draft you are writing")
-        r.command("procedures", self._procedures, summary="the kinds of tickets")
+        r.command("start", self._help, listed=False)
+        r.command("help", self._help)
+        r.command("new", self._new)
+        r.command("skip", self._skip)
+        r.command("cancel", self._cancel)
+        r.command("procedures", self._procedures)
         tickets.install(r)
         r.callback("p", self._choose_button)
         r.callback("c", self._choice_button)
@@ -370,33 +370,25 @@ class Conversation:
         ticket = records.lock_ticket(ctx.session, ticket_id)
         pending = records.pending_for_ticket(ctx.session, ticket_id) if ticket else None
         if ticket is None or pending is None or pending.kind not in kinds:
-            return self._refused_button(ctx, "answered")
+            return ctx.refuse_button("answered")
         if pending.payload.n != n:
-            return self._refused_button(ctx, "answered")
+            return ctx.refuse_button("answered")
         if pending.user_id != ctx.actor.user_id:
-            return self._refused_button(ctx, "not_yours")
+            return ctx.refuse_button("not_yours")
         return ticket, pending
-
-    @staticmethod
-    def _refused_button(ctx: Ctx, reason: str) -> Outcome:
-        """A button that cannot be acted on: audited, and a short toast says why."""
-        ctx.audit(
-            "callback.refused", details={"data": ctx.incoming.callback_data, "reason": reason}
-        )
-        return toast(reason)
 
     def _choose_button(self, ctx: Ctx, parts: list[str]) -> Outcome | None:
         pressed = data.ChooseProcedure.parse(parts)
         if pressed is None:
-            return self._refused_button(ctx, "invalid")
+            return ctx.refuse_button("invalid")
         pending = records.pending_by_id(ctx.session, pressed.question)
         if pending is None or pending.kind != Kind.CHOOSE:
-            return self._refused_button(ctx, "answered")
+            return ctx.refuse_button("answered")
         if pending.user_id != ctx.actor.user_id:
-            return self._refused_button(ctx, "not_yours")
+            return ctx.refuse_button("not_yours")
         options = pending.payload.options
         if pressed.index >= len(options):
-            return self._refused_button(ctx, "invalid")
+            return ctx.refuse_button("invalid")
         self._edit_pressed(ctx, "choice", options[pressed.index])
         self._create_from_choice(ctx, pending, options[pressed.index])
         return None
@@ -404,7 +396,7 @@ class Conversation:
     def _choice_button(self, ctx: Ctx, parts: list[str]) -> Outcome | None:
         pressed = data.Choice.parse(parts)
         if pressed is None:
-            return self._refused_button(ctx, "invalid")
+            return ctx.refuse_button("invalid")
         found = self._question_of(ctx, pressed.ticket, pressed.n, Kind.FIELD)
         if isinstance(found, Outcome):
             return found
@@ -416,7 +408,7 @@ class Conversation:
     def _skip_button(self, ctx: Ctx, parts: list[str]) -> Outcome | None:
         pressed = data.Skip.parse(parts)
         if pressed is None:
-            return self._refused_button(ctx, "invalid")
+            return ctx.refuse_button("invalid")
         found = self._question_of(ctx, pressed.ticket, pressed.n, Kind.FIELD)
         if isinstance(found, Outcome):
             return found
@@ -427,7 +419,7 @@ class Conversation:
     def _confirm_button(self, ctx: Ctx, parts: list[str]) -> Outcome | None:
         pressed = data.Confirm.parse(parts)
         if pressed is None:
-            return self._refused_button(ctx, "invalid")
+            return ctx.refuse_button("invalid")
         found = self._question_of(ctx, pressed.ticket, pressed.n, Kind.CONFIRM)
         if isinstance(found, Outcome):
             return found
@@ -441,7 +433,7 @@ class Conversation:
     def _change_button(self, ctx: Ctx, parts: list[str]) -> Outcome | None:
         pressed = data.Change.parse(parts)
         if pressed is None:
-            return self._refused_button(ctx, "invalid")
+            return ctx.refuse_button("invalid")
         found = self._question_of(ctx, pressed.ticket, pressed.n, Kind.CONFIRM)
         if isinstance(found, Outcome):
             return found
@@ -454,7 +446,7 @@ class Conversation:
     def _field_button(self, ctx: Ctx, parts: list[str]) -> Outcome | None:
         pressed = data.PickField.parse(parts)
         if pressed is None:
-            return self._refused_button(ctx, "invalid")
+            return ctx.refuse_button("invalid")
         found = self._question_of(ctx, pressed.ticket, pressed.n, Kind.PICK_CHANGE)
         if isinstance(found, Outcome):
             return found
@@ -472,18 +464,17 @@ class Conversation:
     def deflection_button(self, ctx: Ctx, parts: list[str]) -> Outcome | None:
         """ "Solved" (`k:<ticket>:s`) or "continue" (`k:<ticket>:c`) on offered articles; the
         knowledge feature owns the `k` prefix and hands these two over."""
-        if len(parts) != 2 or parts[1] not in ("s", "c"):
-            return self._refused_button(ctx, "invalid")
-        ticket_id = data.Codec.number(parts[0])
-        if ticket_id is None:
-            return self._refused_button(ctx, "invalid")
+        pressed = data.Deflected.parse(parts)
+        if pressed is None:
+            return ctx.refuse_button("invalid")
+        ticket_id = pressed.ticket
         ticket = records.lock_ticket(ctx.session, ticket_id)
         pending = records.pending_for_ticket(ctx.session, ticket_id) if ticket else None
         if ticket is None or pending is None or pending.kind != Kind.DEFLECT:
-            return self._refused_button(ctx, "answered")
+            return ctx.refuse_button("answered")
         if pending.user_id != ctx.actor.user_id:
-            return self._refused_button(ctx, "not_yours")
-        if parts[1] == "s":
+            return ctx.refuse_button("not_yours")
+        if pressed.answer == "s":
             self._edit_pressed(ctx, "self_served")
             intake.self_served(ctx, ticket)
             return toast("glad")

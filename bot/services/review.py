@@ -403,8 +403,6 @@ def send_chart(ctx: Ctx, weeks: int) -> Reply:
 
 def install(registry: Registry) -> None:
     """Wire /audit, its buttons, and /stats into the conversation engine."""
-    registry.command(
-        "audit", audit_command, lead_only=True, summary="a ticket's, person's or day's history"
-    )
+    registry.command("audit", audit_command, lead_only=True)
     registry.callback(CALLBACK_PREFIX, audit_callback, lead_only=True)
-    registry.command("stats", stats_command, lead_only=True, summary="how the procedures work")
+    registry.command("stats", stats_command, lead_only=True)

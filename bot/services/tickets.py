@@ -29,17 +29,17 @@ _NUMBER = re.compile(r"^#?(\d{1,9})$")
 
 
 def install(registry: Registry) -> None:
-    registry.command("mine", mine, summary="your tickets")
-    registry.command("open", open_tickets, summary="tickets still open")
-    registry.command("show", show, summary="/show N: one ticket")
-    registry.command("set", set_field, summary="/set N field value")
-    registry.command("assign", assign, summary="/assign N @user")
-    registry.command("steps", steps, summary="/steps N: the checklist")
-    registry.command("comment", comment, summary="/comment N text")
-    registry.command("resolve", resolve, summary="/resolve N")
-    registry.command("reopen", reopen, summary="/reopen N reason")
-    registry.command("close", close, summary="/close N")
-    registry.command("watch", watch, summary="/watch N: follow a ticket")
+    registry.command("mine", mine)
+    registry.command("open", open_tickets)
+    registry.command("show", show)
+    registry.command("set", set_field)
+    registry.command("assign", assign)
+    registry.command("steps", steps)
+    registry.command("comment", comment)
+    registry.command("resolve", resolve)
+    registry.command("reopen", reopen)
+    registry.command("close", close)
+    registry.command("watch", watch)
     registry.callback(data.AssignMe.prefix, _assign_me_button)
     registry.callback(data.ShowTicket.prefix, _viewing(data.ShowTicket, render_ticket))
     registry.callback(data.ShowSteps.prefix, _viewing(data.ShowSteps, show_steps))
@@ -425,15 +425,10 @@ def close(ctx: Ctx, args: str) -> None:
 # --- buttons --------------------------------------------------------------------------------
 
 
-def _refused_button(ctx: Ctx, reason: str) -> Outcome:
-    ctx.audit("callback.refused", details={"data": ctx.incoming.callback_data, "reason": reason})
-    return toast(reason)
-
-
 def _assign_me_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
     pressed = data.AssignMe.parse(parts)
     if pressed is None:
-        return _refused_button(ctx, "invalid")
+        return ctx.refuse_button("invalid")
     ticket = records.lock_ticket(ctx.session, pressed.ticket)
     if ticket is None:
         return toast("gone")
@@ -448,7 +443,7 @@ def _viewing(codec: type[data.ShowTicket] | type[data.ShowSteps], view):
     def handler(ctx: Ctx, parts: list[str]) -> Outcome | None:
         pressed = codec.parse(parts)
         if pressed is None:
-            return _refused_button(ctx, "invalid")
+            return ctx.refuse_button("invalid")
         ticket = records.lock_ticket(ctx.session, pressed.ticket)
         if ticket is None:
             return toast("gone")
@@ -461,7 +456,7 @@ def _viewing(codec: type[data.ShowTicket] | type[data.ShowSteps], view):
 def _step_done_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
     pressed = data.StepDone.parse(parts)
     if pressed is None:
-        return _refused_button(ctx, "invalid")
+        return ctx.refuse_button("invalid")
     ticket = records.lock_ticket(ctx.session, pressed.ticket)
     if ticket is None:
         return toast("gone")

@@ -424,6 +424,29 @@ def test_a_refusal_reads_as_words_in_chat_and_in_the_audit_trail(h):
     assert "cannot_close" not in trail and "not_workable" not in trail
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        "c:²:1:1",  # a digit to str.isdigit, not to the bot
+        "c:1:1:99999999999999999999",  # would overflow a database integer
+        "sd:1:0",  # too few parts
+        "y:1:1:1",  # too many
+        "as:١",
+        "r:rm:1",  # an action the digest never offers
+        "k:1:v:²",
+        "zz:1",  # no such button
+    ],
+)
+def test_forged_button_data_gets_a_toast_and_an_audit_event_and_changes_nothing(h, data):
+    h.say(ANN, "I need access to grafana please")
+    before = h.ticket(1).updated_at
+    out = h.press(ANN, data)
+    assert (out.toast and "valid" in out.toast) or "expired" in out.toast
+    assert not out.replies  # nothing sent to anyone: no crash report to the leads
+    assert h.actions()[-1] == "callback.refused"
+    assert h.ticket(1).updated_at == before
+
+
 def test_two_messages_at_the_same_moment_both_land(h):
     h.say(ANN, "I need access to grafana please")
     h.say(ANN, "grafana")

@@ -77,7 +77,7 @@ def test_show_button_sends_the_article_and_solved_continue_go_to_the_engine(db, 
     assert "certificate" in ctx.outbox[0].text
     assert seen == [["5", "s"], ["5", "c"]]
     assert gone.toast == "That article is no longer in the knowledge base."
-    assert bad.toast == "That button has expired."
+    assert bad.toast == "This button is not valid any more."
 
 
 def test_a_button_with_ids_the_bot_never_writes_has_expired(db, kdir, now):
@@ -92,5 +92,5 @@ def test_a_button_with_ids_the_bot_never_writes_has_expired(db, kdir, now):
             handler(ctx, parts)
             for parts in (["5", "v", "²"], ["٣", "s"], ["5", "v", "1" * 40], ["-5", "c"])
         ]
-    assert [o.toast for o in pressed] == ["That button has expired."] * 4
+    assert [o.toast for o in pressed] == ["This button is not valid any more."] * 4
     assert seen == [] and ctx.outbox == []

@@ -6,18 +6,17 @@ and `k:<ticket>:c` (continue) go to the engine's deflection handler.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from bot.db.models import Article
 from bot.knowledge.markdown import one_line
 from bot.render import render, shorten
-from bot.services.context import CallbackHandler, Ctx, Registry
+from bot.services import buttons as data
+from bot.services.context import CallbackHandler, Ctx, Registry, toast
 from bot.services.knowledge.matches import Match, search
 from bot.services.messages import Button, Outcome
 
 RESULTS = 5  # matches shown for /kb
-_ID = re.compile(r"[0-9]{1,10}")  # ids as the bot writes them: a 32-bit integer in ASCII digits
 
 
 def install(registry: Registry, *, deflection: CallbackHandler | None = None) -> None:
@@ -26,7 +25,7 @@ def install(registry: Registry, *, deflection: CallbackHandler | None = None) ->
     `deflection(ctx, parts)` handles the engine's "solved" (`k:<ticket>:s`) and "continue"
     (`k:<ticket>:c`) buttons; "show article" (`k:<ticket>:v:<article>`) is handled here.
     """
-    registry.command("kb", kb_command, summary=render("kb/command.txt"))
+    registry.command("kb", kb_command)
     registry.callback("k", _button_handler(deflection))
 
 
@@ -42,31 +41,23 @@ def kb_command(ctx: Ctx, args: str) -> Outcome | None:
 def _button_handler(deflection: CallbackHandler | None) -> CallbackHandler:
     def handle(ctx: Ctx, parts: list[str]) -> Outcome | None:
         """A press on a deflection button: show an article, or hand over to the engine."""
-        if len(parts) == 3 and parts[1] == "v" and _is_id(parts[0]) and _is_id(parts[2]):
-            return show_article(ctx, int(parts[2]))
-        if len(parts) == 2 and parts[1] in ("s", "c") and _is_id(parts[0]) and deflection:
+        shown = data.ShowArticle.parse(parts)
+        if shown is not None:
+            return show_article(ctx, shown.article)
+        if deflection is not None and data.Deflected.parse(parts) is not None:
             return deflection(ctx, parts)
-        return _toast("expired")
+        return ctx.refuse_button("expired")
 
     return handle
-
-
-def _is_id(part: str) -> bool:
-    return _ID.fullmatch(part) is not None
 
 
 def show_article(ctx: Ctx, article_id: int) -> Outcome | None:
     """Send the start of an article to the chat."""
     article = ctx.session.get(Article, article_id)
     if article is None:
-        return _toast("gone")
+        return toast("article_gone")
     ctx.say("kb/article.html", article=article, excerpt=shorten_body(article.body))
     return None
-
-
-def _toast(reason: str) -> Outcome:
-    """A short answer to a button press, from `kb/toast.txt`."""
-    return Outcome(toast=render("kb/toast.txt", reason=reason))
 
 
 def shorten_body(body: str, limit: int = 1500) -> str:
@@ -83,21 +74,17 @@ def deflection_buttons(ticket_id: int, matches: Iterable[Match]) -> tuple[tuple[
         (
             Button(
                 render("kb/button.txt", kind="view", title=shorten(m.title, 40)),
-                _data(f"k:{int(ticket_id)}:v:{int(m.article_id)}"),
+                data.ShowArticle(ticket_id, "v", m.article_id).encode(),
             ),
         )
         for m in list(matches)[:3]
     ]
     rows.append(
         (
-            Button(render("kb/button.txt", kind="solved"), _data(f"k:{int(ticket_id)}:s")),
-            Button(render("kb/button.txt", kind="continue"), _data(f"k:{int(ticket_id)}:c")),
+            Button(render("kb/button.txt", kind="solved"), data.Deflected(ticket_id, "s").encode()),
+            Button(
+                render("kb/button.txt", kind="continue"), data.Deflected(ticket_id, "c").encode()
+            ),
         )
     )
     return tuple(rows)
-
-
-def _data(data: str) -> str:
-    if len(data.encode()) > 64:
-        raise ValueError(f"callback data longer than Telegram's 64 bytes: {data!r}")
-    return data
