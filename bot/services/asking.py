@@ -25,6 +25,32 @@ def fields_for(procedure: Procedure, phase: Phase) -> tuple[FieldSpec, ...]:
     return procedure.resolution.fields if phase == Phase.RESOLUTION else procedure.fields
 
 
+def question_for_message(ctx: Ctx) -> tuple[PendingQuestion | None, Ticket | None]:
+    """The question this message answers: the one replied to, else the newest here."""
+    inc = ctx.incoming
+    uid = inc.user.user_id
+    pending = None
+    if inc.reply_to_message_id is not None:
+        ticket_id = records.ticket_for_message(ctx.session, inc.chat_id, inc.reply_to_message_id)
+        if ticket_id is not None:
+            candidate = records.pending_for_ticket(ctx.session, ticket_id)
+            if candidate is not None and candidate.user_id == uid:
+                pending = candidate
+    if pending is None:
+        pending = records.latest_pending(ctx.session, inc.chat_id, uid)
+    if pending is None:
+        return None, None
+    if pending.ticket_id is None:
+        return records.pending_by_id(ctx.session, pending.id), None
+    # Lock the ticket first, then re-read its question: a second message sent at the same
+    # moment waits here and then answers whatever is asked next, losing nothing.
+    ticket = records.lock_ticket(ctx.session, pending.ticket_id)
+    fresh = records.pending_for_ticket(ctx.session, pending.ticket_id)
+    if ticket is None or fresh is None or fresh.user_id != uid:
+        return records.latest_pending(ctx.session, inc.chat_id, uid), None
+    return fresh, ticket
+
+
 def pending_question(
     ctx: Ctx,
     ticket: Ticket,

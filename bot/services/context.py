@@ -221,6 +221,10 @@ class Registry:
             raise ValueError(f"command /{name} is registered twice")
         self.commands[name] = Command(name, handler, lead_only, listed)
 
+    def listed(self) -> list[tuple[str, str]]:
+        """Command names and what each does, for /help and the chat's command menu."""
+        return [(c.name, c.summary) for c in self.commands.values() if c.listed]
+
     def callback(self, prefix: str, handler: CallbackHandler, *, lead_only: bool = False) -> None:
         if prefix in self.callbacks or ":" in prefix:
             raise ValueError(f"callback prefix {prefix!r} is taken or contains ':'")
