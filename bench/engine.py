@@ -26,7 +26,7 @@ from bot.db.checkpoint import Checkpointer
 from bot.db.engine import make_engine
 from bot.domain.actors import Actor
 from bot.services.messages import Incoming
-from bot.services.tickets import short_hash
+from bot.services.steps import short_hash
 
 PROCEDURE = """\
 title: Bench request

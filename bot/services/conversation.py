@@ -18,7 +18,17 @@ from bot.config import Config
 from bot.db.models import PendingQuestion
 from bot.domain.ticket import Ticket
 from bot.render import render
-from bot.services import asking, core_commands, intake, question_buttons, records, starting, tickets
+from bot.services import (
+    asking,
+    core_commands,
+    intake,
+    question_buttons,
+    records,
+    starting,
+    steps,
+    ticket_views,
+    tickets,
+)
 from bot.services.context import Ctx, Registry, toast
 from bot.services.database import Database, DatabaseBusy
 from bot.services.messages import Delivered, Incoming, Outcome, Reply
@@ -86,6 +96,8 @@ class Conversation:
         core_commands.install(self.registry)
         question_buttons.install(self.registry)
         tickets.install(self.registry)
+        ticket_views.install(self.registry)
+        steps.install(self.registry)
 
     # --- routing ----------------------------------------------------------------------------
 

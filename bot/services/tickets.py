@@ -1,49 +1,37 @@
-"""Working tickets from chat: list, show, set, assign, steps, comment, resolve, reopen, close.
+"""Working a ticket from chat: set a field, assign, comment, watch, resolve, reopen, close.
 
-The same rules hold for commands and buttons: both land in these functions, which check the
-lifecycle, the step's role and `requires`, and audit what they do or refuse.
+Commands and buttons land in the same functions; the Ticket decides what is allowed, and a
+refusal is audited and told in words. Lists and details are `ticket_views`; the checklist is
+`steps`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 
-from sqlalchemy import or_, select
-
 from bot.db.models import Comment, Watcher
-from bot.domain import lifecycle
 from bot.domain.fields import Accepted, parse_answer
-from bot.domain.procedure import Procedure, Step
 from bot.domain.question import Phase
 from bot.domain.ticket import Refused, Ticket, Why
-from bot.services import asking, intake, records, resolving
 from bot.services import buttons as data
+from bot.services import intake, records, resolving
 from bot.services.context import Ctx, Registry, toast
-from bot.services.messages import Button, Outcome
-from bot.words import display, due_words, rejection
-from bot.words import refusal as refusal_words
+from bot.services.messages import Outcome
+from bot.words import display, rejection
 
 LIST_LIMIT = 30
 _NUMBER = re.compile(r"^#?(\d{1,9})$")
 
 
 def install(registry: Registry) -> None:
-    registry.command("mine", mine)
-    registry.command("open", open_tickets)
-    registry.command("show", show)
     registry.command("set", set_field)
     registry.command("assign", assign)
-    registry.command("steps", steps)
     registry.command("comment", comment)
     registry.command("resolve", resolve)
     registry.command("reopen", reopen)
     registry.command("close", close)
     registry.command("watch", watch)
     registry.callback(data.AssignMe.prefix, _assign_me_button)
-    registry.callback(data.ShowTicket.prefix, _viewing(data.ShowTicket, render_ticket))
-    registry.callback(data.ShowSteps.prefix, _viewing(data.ShowSteps, show_steps))
-    registry.callback(data.StepDone.prefix, _step_done_button)
 
 
 # --- finding tickets ------------------------------------------------------------------------
@@ -66,91 +54,6 @@ def find(ctx: Ctx, args: str, usage: str) -> tuple[Ticket | None, str]:
     if ticket is None:
         ctx.say("chat/no_such_ticket.html", number=number)
     return ticket, rest
-
-
-# --- lists and details ----------------------------------------------------------------------
-
-
-def mine(ctx: Ctx, args: str) -> None:
-    """Tickets the person reported or is assigned, still active."""
-    uid = ctx.actor.user_id
-    rows = (
-        ctx.session.execute(
-            select(Ticket)
-            .where(Ticket.status.in_(lifecycle.ACTIVE))
-            .where(or_(Ticket.reporter_id == uid, Ticket.assignee_id == uid))
-            .order_by(Ticket.id.desc())
-            .limit(LIST_LIMIT)
-        )
-        .scalars()
-        .all()
-    )
-    ctx.say("chat/list.html", title="Your tickets", tickets=rows, now=ctx.now)
-
-
-def open_tickets(ctx: Ctx, args: str) -> None:
-    """Active tickets; in a team chat only that chat's."""
-    query = select(Ticket).where(Ticket.status.in_(lifecycle.ACTIVE))
-    if not ctx.incoming.is_private:
-        query = query.where(Ticket.home_chat_id == ctx.incoming.chat_id)
-    rows = (
-        ctx.session.execute(
-            query.order_by(Ticket.due_at.is_(None), Ticket.due_at, Ticket.id).limit(LIST_LIMIT)
-        )
-        .scalars()
-        .all()
-    )
-    ctx.say("chat/list.html", title="Open tickets", tickets=rows, now=ctx.now)
-
-
-def show(ctx: Ctx, args: str) -> None:
-    ticket, _ = find(ctx, args, "/show N")
-    if ticket is not None:
-        render_ticket(ctx, ticket)
-
-
-def render_ticket(ctx: Ctx, ticket: Ticket) -> None:
-    try:
-        procedure = ctx.procedures.load(ticket.procedure_id)
-    except Exception:  # a broken procedure must not hide the ticket itself
-        procedure = None
-    values = records.values_of(ctx.session, ticket.id)
-    rows = (
-        asking.summary_rows(ctx, ticket, procedure)
-        if procedure
-        else [(k, display(None, v)) for k, v in values.items()]
-    )
-    done = records.steps_done(ctx.session, ticket.id)
-    step_rows = [
-        (s, done.get(s.id)) for s in (procedure.steps if procedure else ()) if s.applies(values)
-    ]
-    comments = (
-        ctx.session.execute(
-            select(Comment)
-            .where(Comment.ticket_id == ticket.id)
-            .order_by(Comment.id.desc())
-            .limit(5)
-        )
-        .scalars()
-        .all()
-    )
-    ctx.say(
-        "chat/ticket.html",
-        ticket=ticket,
-        procedure=procedure,
-        rows=rows,
-        steps=step_rows,
-        comments=list(reversed(comments)),
-        status=ticket.status,
-        due=due_words(ticket.due_at, ctx.now),
-        buttons=(
-            (
-                Button(data.label("steps"), data.ShowSteps(ticket.id).encode()),
-                Button(data.label("assign_me"), data.AssignMe(ticket.id).encode()),
-            ),
-        ),
-        ticket_id=ticket.id,
-    )
 
 
 # --- editing --------------------------------------------------------------------------------
@@ -284,85 +187,6 @@ def watch(ctx: Ctx, args: str) -> None:
     ctx.say("chat/watching.html", ticket=ticket)
 
 
-# --- steps ----------------------------------------------------------------------------------
-
-
-def steps(ctx: Ctx, args: str) -> None:
-    ticket, _ = find(ctx, args, "/steps N")
-    if ticket is not None:
-        show_steps(ctx, ticket)
-
-
-def show_steps(ctx: Ctx, ticket: Ticket, just_done: Step | None = None) -> None:
-    """The checklist, re-read from the procedure, with a button for each step not yet done;
-    headed by the step just marked done, if any (one message rather than two)."""
-    procedure = ctx.procedure(ticket.procedure_id, ticket)
-    if procedure is None:
-        return
-    values = records.values_of(ctx.session, ticket.id)
-    done = records.steps_done(ctx.session, ticket.id)
-    applicable = [(i, s) for i, s in enumerate(procedure.steps) if s.applies(values)]
-    buttons = tuple(
-        (
-            Button(
-                data.label("step_done", text=s.title),
-                data.StepDone(ticket.id, i, short_hash(s.id)).encode(),
-            ),
-        )
-        for i, s in applicable
-        if s.id not in done and ticket.is_workable
-    )
-    ctx.say(
-        "chat/steps.html",
-        ticket=ticket,
-        just_done=just_done,
-        steps=[(s, done.get(s.id)) for _, s in applicable],
-        buttons=buttons,
-        ticket_id=ticket.id,
-    )
-
-
-def short_hash(text: str) -> str:
-    """Four hex digits tying a button to the step it was made for (spots an edited list)."""
-    return hashlib.sha256(text.encode()).hexdigest()[:4]
-
-
-def mark_step(ctx: Ctx, ticket: Ticket, procedure: Procedure, step: Step) -> bool:
-    """Mark a step done if its role and required fields allow it; audit either way."""
-    try:
-        ticket.check_step(
-            step,
-            lead=ctx.is_lead,
-            values=records.values_of(ctx.session, ticket.id),
-            done=records.steps_done(ctx.session, ticket.id),
-            labels={},
-        )
-    except Refused as refused:
-        ctx.audit(
-            "step.refused",
-            ticket_id=ticket.id,
-            details={
-                **refused.refusal.data,
-                "step": step.id,
-                "reason": refused.refusal.why.value,
-            },
-            procedure=procedure,
-        )
-        ctx.say("chat/refused.html", reason=refusal_words(refused.refusal, ticket.id))
-        return False
-    if not intake.ensure_complete(ctx, ticket, procedure):
-        return False
-    records.mark_done(ctx.session, ticket.id, step.id, ctx.actor, ctx.now)
-    ctx.audit(
-        "step.done",
-        ticket_id=ticket.id,
-        details={"step": step.id, "title": step.title},
-        procedure=procedure,
-    )
-    ctx.moved(ticket, ticket.step_done(ctx.now), procedure)
-    return True
-
-
 # --- resolve, reopen, close -----------------------------------------------------------------
 
 
@@ -435,40 +259,3 @@ def _assign_me_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
     if ticket.assignee_id == ctx.actor.user_id:
         return toast("already_yours", number=ticket.id)
     return toast("assigned") if assign_to(ctx, ticket, ctx.actor.user_id, ctx.actor.name) else None
-
-
-def _viewing(codec: type[data.ShowTicket] | type[data.ShowSteps], view):
-    """A button that shows something about the ticket it names (`sh:N`, `ss:N`)."""
-
-    def handler(ctx: Ctx, parts: list[str]) -> Outcome | None:
-        pressed = codec.parse(parts)
-        if pressed is None:
-            return ctx.refuse_button("invalid")
-        ticket = records.lock_ticket(ctx.session, pressed.ticket)
-        if ticket is None:
-            return toast("gone")
-        view(ctx, ticket)
-        return None
-
-    return handler
-
-
-def _step_done_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
-    pressed = data.StepDone.parse(parts)
-    if pressed is None:
-        return ctx.refuse_button("invalid")
-    ticket = records.lock_ticket(ctx.session, pressed.ticket)
-    if ticket is None:
-        return toast("gone")
-    procedure = ctx.procedure(ticket.procedure_id, ticket)
-    if procedure is None:
-        return None
-    steps = procedure.steps
-    if pressed.index >= len(steps) or short_hash(steps[pressed.index].id) != pressed.hash:
-        show_steps(ctx, ticket)
-        return toast("checklist_changed")
-    step = steps[pressed.index]
-    if not mark_step(ctx, ticket, procedure, step):
-        return None
-    show_steps(ctx, ticket, just_done=step)  # what is left, with its buttons
-    return toast("done")

@@ -1,0 +1,124 @@
+"""Looking at tickets: /mine, /open, /show N and the "Show" button."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import or_, select
+
+from bot.db.models import Comment
+from bot.domain import lifecycle
+from bot.domain.ticket import Ticket
+from bot.services import asking, records, tickets
+from bot.services import buttons as data
+from bot.services.context import Ctx, Registry, toast
+from bot.services.messages import Button, Outcome
+from bot.words import display, due_words
+
+LIST_LIMIT = 30
+_NUMBER = re.compile(r"^#?(\d{1,9})$")
+
+
+def install(registry: Registry) -> None:
+    registry.command("mine", mine)
+    registry.command("open", open_tickets)
+    registry.command("show", show)
+    registry.callback(data.ShowTicket.prefix, viewing(data.ShowTicket, render_ticket))
+
+
+def mine(ctx: Ctx, args: str) -> None:
+    """Tickets the person reported or is assigned, still active."""
+    uid = ctx.actor.user_id
+    rows = (
+        ctx.session.execute(
+            select(Ticket)
+            .where(Ticket.status.in_(lifecycle.ACTIVE))
+            .where(or_(Ticket.reporter_id == uid, Ticket.assignee_id == uid))
+            .order_by(Ticket.id.desc())
+            .limit(LIST_LIMIT)
+        )
+        .scalars()
+        .all()
+    )
+    ctx.say("chat/list.html", title="Your tickets", tickets=rows, now=ctx.now)
+
+
+def open_tickets(ctx: Ctx, args: str) -> None:
+    """Active tickets; in a team chat only that chat's."""
+    query = select(Ticket).where(Ticket.status.in_(lifecycle.ACTIVE))
+    if not ctx.incoming.is_private:
+        query = query.where(Ticket.home_chat_id == ctx.incoming.chat_id)
+    rows = (
+        ctx.session.execute(
+            query.order_by(Ticket.due_at.is_(None), Ticket.due_at, Ticket.id).limit(LIST_LIMIT)
+        )
+        .scalars()
+        .all()
+    )
+    ctx.say("chat/list.html", title="Open tickets", tickets=rows, now=ctx.now)
+
+
+def show(ctx: Ctx, args: str) -> None:
+    ticket, _ = tickets.find(ctx, args, "/show N")
+    if ticket is not None:
+        render_ticket(ctx, ticket)
+
+
+def render_ticket(ctx: Ctx, ticket: Ticket) -> None:
+    try:
+        procedure = ctx.procedures.load(ticket.procedure_id)
+    except Exception:  # a broken procedure must not hide the ticket itself
+        procedure = None
+    values = records.values_of(ctx.session, ticket.id)
+    rows = (
+        asking.summary_rows(ctx, ticket, procedure)
+        if procedure
+        else [(k, display(None, v)) for k, v in values.items()]
+    )
+    done = records.steps_done(ctx.session, ticket.id)
+    step_rows = [
+        (s, done.get(s.id)) for s in (procedure.steps if procedure else ()) if s.applies(values)
+    ]
+    comments = (
+        ctx.session.execute(
+            select(Comment)
+            .where(Comment.ticket_id == ticket.id)
+            .order_by(Comment.id.desc())
+            .limit(5)
+        )
+        .scalars()
+        .all()
+    )
+    ctx.say(
+        "chat/ticket.html",
+        ticket=ticket,
+        procedure=procedure,
+        rows=rows,
+        steps=step_rows,
+        comments=list(reversed(comments)),
+        status=ticket.status,
+        due=due_words(ticket.due_at, ctx.now),
+        buttons=(
+            (
+                Button(data.label("steps"), data.ShowSteps(ticket.id).encode()),
+                Button(data.label("assign_me"), data.AssignMe(ticket.id).encode()),
+            ),
+        ),
+        ticket_id=ticket.id,
+    )
+
+
+def viewing(codec: type[data.ShowTicket] | type[data.ShowSteps], view):
+    """A button that shows something about the ticket it names (`sh:N`, `ss:N`)."""
+
+    def handler(ctx: Ctx, parts: list[str]) -> Outcome | None:
+        pressed = codec.parse(parts)
+        if pressed is None:
+            return ctx.refuse_button("invalid")
+        ticket = records.lock_ticket(ctx.session, pressed.ticket)
+        if ticket is None:
+            return toast("gone")
+        view(ctx, ticket)
+        return None
+
+    return handler
