@@ -47,12 +47,22 @@ class Services:
     """Everything the adapters use, built from `config` as it is first needed."""
 
     def __init__(
-        self, config: Config, *, migrate: bool | None = None, revision: str = "head"
+        self,
+        config: Config,
+        *,
+        migrate: bool | None = None,
+        revision: str = "head",
+        checkpoints: bool = False,
     ) -> None:
-        """`migrate` overrides `database.auto_migrate`; `revision` is how far to migrate."""
+        """`migrate` overrides `database.auto_migrate`; `revision` is how far to migrate.
+
+        `checkpoints` starts SQLite's background checkpoints (`bot.db.checkpoint`) with the
+        database: for processes that keep writing, not for a one-shot command.
+        """
         self.config = config
         self.migrate = config.database.auto_migrate if migrate is None else migrate
         self._revision = revision
+        self._checkpoints = checkpoints
         self.revision: str | None = None  # the schema revision after migrating, when it did
 
     @cached_property
@@ -65,7 +75,8 @@ class Services:
             except Exception as e:
                 db.dispose()
                 raise MigrationFailed(self.config.database.url, e) from e
-        db.start_checkpoints()
+        if self._checkpoints:
+            db.start_checkpoints()
         return db
 
     @cached_property
@@ -99,6 +110,6 @@ class Services:
 
 def build_services(config: Config, *, migrate_db: bool | None = None) -> Services:
     """Every part built now (for long-running entry points and tests that drive the engine)."""
-    services = Services(config, migrate=migrate_db)
+    services = Services(config, migrate=migrate_db, checkpoints=True)
     services.conversation  # noqa: B018 - builds the database and the engine now
     return services

@@ -20,5 +20,5 @@ def register(sub, common) -> None:
 def run(args) -> int:
     from bot.chat import run_chat
 
-    with services(load(args)) as built:
+    with services(load(args), long_running=True) as built:
         return run_chat(built, user=args.user, chat_id=args.chat)

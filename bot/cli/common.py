@@ -28,13 +28,17 @@ def load(args: argparse.Namespace) -> Config:
 
 @contextmanager
 def services(
-    config: Config, *, migrate: bool | None = None, revision: str = "head"
+    config: Config,
+    *,
+    migrate: bool | None = None,
+    revision: str = "head",
+    long_running: bool = False,
 ) -> Iterator[Services]:
     """The composition root for one command, closed when it is done (see `bot.app.Services`).
 
     A database that cannot be migrated ends the command with status 1 and says why.
     """
-    built = Services(config, migrate=migrate, revision=revision)
+    built = Services(config, migrate=migrate, revision=revision, checkpoints=long_running)
     try:
         yield built
     except MigrationFailed as e:

@@ -32,7 +32,7 @@ def register(sub, common) -> None:
 def run_bot(args) -> int:
     config = load(args)
     configure_logging(config)
-    with services(config) as built:
+    with services(config, long_running=True) as built:
         open_database(built)
         check_procedures(built.procedures)
         if not config.telegram.token:
