@@ -17,15 +17,18 @@ run: $(STAMP)
 	@test -f config.yaml || cp config.example.yaml config.yaml
 	$(BIN)/sopbot run
 
-# The whole suite. Database tests run on SQLite, and on PostgreSQL too when
-# SOPBOT_TEST_POSTGRES_URL names a server (.ci/run starts one and sets it).
+# The layer contracts, then the whole suite. Database tests run on SQLite, and on PostgreSQL
+# too when SOPBOT_TEST_POSTGRES_URL names a server (.ci/run starts one and sets it).
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest
 
+# The layer contracts (import-linter, in pyproject.toml) count as lint too.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: $(STAMP)
 	$(BIN)/ruff format .

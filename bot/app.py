@@ -1,37 +1,100 @@
-"""The composition root: build every service from a config, in one place."""
+"""The composition root: every part of sopbot built from one config, in one place.
+
+Each entry point (`sopbot run`, `sopbot chat`, every `sopbot ...` command, the HTTP API, the
+Telegram application) makes one `Services` and reaches the parts through its typed attributes.
+A part is built when it is first asked for, so `sopbot procedures list` never opens the
+database; whether and how far the database is migrated is decided here and nowhere else.
+"""
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
+from functools import cached_property, partial
 
 from bot.config import Config
-from bot.db import migrate
 from bot.procedures.store import ProcedureStore
-from bot.services import knowledge
+from bot.services import catchup, knowledge, review, schema
+from bot.services import sweep as overdue
 from bot.services.context import Registry
 from bot.services.conversation import Conversation
 from bot.services.database import Database
 
-# Features that plug chat commands and buttons into the engine, each with `install(registry)`.
-FEATURES = (
-    "bot.services.review",
-    "bot.services.sweep",
-    "bot.services.catchup",
-)
+Install = Callable[[Registry], None]
 
 
-@dataclass
+def features(conversation: Conversation) -> tuple[Install, ...]:
+    """Every feature's `install(registry)`, in the order they plug in."""
+    return (
+        # The knowledge buttons hand "solved" and "continue" back to the engine.
+        partial(knowledge.install, deflection=conversation.deflection_button),
+        review.install,
+        overdue.install,
+        catchup.install,
+    )
+
+
+class MigrationFailed(Exception):
+    """The schema could not be brought to the revision asked for; nothing else was built."""
+
+    def __init__(self, url: str, cause: Exception):
+        super().__init__(f"{url}: {cause}")
+        self.url = url  # as configured, password included: mask it before showing it
+        self.cause = cause
+
+
 class Services:
-    config: Config
-    db: Database
-    procedures: ProcedureStore
-    registry: Registry
-    conversation: Conversation
+    """Everything the adapters use, built from `config` as it is first needed."""
 
-    def close(self) -> None:
-        self.db.dispose()
+    def __init__(
+        self,
+        config: Config,
+        *,
+        migrate: bool | None = None,
+        revision: str = "head",
+        checkpoints: bool = False,
+    ) -> None:
+        """`migrate` overrides `database.auto_migrate`; `revision` is how far to migrate.
+
+        `checkpoints` starts SQLite's background checkpoints (`bot.db.checkpoint`) with the
+        database: for processes that keep writing, not for a one-shot command.
+        """
+        self.config = config
+        self.migrate = config.database.auto_migrate if migrate is None else migrate
+        self._revision = revision
+        self._checkpoints = checkpoints
+        self.revision: str | None = None  # the schema revision after migrating, when it did
+
+    @cached_property
+    def db(self) -> Database:
+        """The database, migrated first when that was asked for or configured."""
+        db = Database.from_url(self.config.database.url)
+        if self.migrate:
+            try:
+                self.revision = schema.upgrade(db, self._revision)
+            except Exception as e:
+                db.dispose()
+                raise MigrationFailed(self.config.database.url, e) from e
+        if self._checkpoints:
+            db.start_checkpoints()
+        return db
+
+    @cached_property
+    def procedures(self) -> ProcedureStore:
+        return ProcedureStore(self.config.procedures_dir)
+
+    @cached_property
+    def conversation(self) -> Conversation:
+        """The engine, with every feature plugged into its registry."""
+        registry = Registry()
+        conversation = Conversation(self.db, self.config, self.procedures, registry)
+        for install in features(conversation):
+            install(registry)
+        return conversation
+
+    @property
+    def registry(self) -> Registry:
+        return self.conversation.registry
 
     def refresh_knowledge(self, now: datetime) -> knowledge.ReindexReport | None:
         """Pick up articles added or edited by hand in knowledge/ (cheap when none changed)."""
@@ -39,23 +102,14 @@ class Services:
             lambda session: knowledge.refresh_if_changed(session, self.config.knowledge_dir, now)
         )
 
+    def close(self) -> None:
+        """Stop what was started; safe to call more than once."""
+        if "db" in self.__dict__:
+            self.db.dispose()
+
 
 def build_services(config: Config, *, migrate_db: bool | None = None) -> Services:
-    """Everything the adapters need, built from `config` (nothing happens at import time)."""
-    db = Database.from_url(config.database.url)
-    if config.database.auto_migrate if migrate_db is None else migrate_db:
-        migrate.upgrade(db.engine)
-    db.start_checkpoints()
-    procedures = ProcedureStore(config.procedures_dir)
-    registry = Registry()
-    conversation = Conversation(db, config, procedures, registry)
-    knowledge.install(registry, deflection=conversation.deflection_button)
-    for name in FEATURES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name != name:
-                raise
-            continue
-        module.install(registry)
-    return Services(config, db, procedures, registry, conversation)
+    """Every part built now (for long-running entry points and tests that drive the engine)."""
+    services = Services(config, migrate=migrate_db, checkpoints=True)
+    services.conversation  # noqa: B018 - builds the database and the engine now
+    return services

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TextIO
 
+from bot.app import Services
 from bot.config import Config
 from bot.domain.actors import Actor
 from bot.render import html_to_text
@@ -30,7 +31,7 @@ def user_id_for(name: str) -> int:
 class TerminalChat:
     def __init__(
         self,
-        services,
+        services: Services,
         *,
         user: str,
         chat_id: int | None,
@@ -120,7 +121,7 @@ class TerminalChat:
 
 
 def run_chat(
-    config: Config,
+    services: Services,
     *,
     user: str | None = None,
     chat_id: int | None = None,
@@ -129,11 +130,9 @@ def run_chat(
     clock: Callable[[], datetime] | None = None,
 ) -> int:
     """Chat with the bot in the terminal until end of input."""
-    from bot.app import build_services
-
+    config = services.config
     stdin = stdin or sys.stdin
     out = out or sys.stdout
-    services = build_services(config)
     if user is None:
         user = str(min(config.leads)) if config.leads else "you"
     chat = TerminalChat(
@@ -144,15 +143,11 @@ def run_chat(
         print(
             f"sopbot terminal chat as {user}. Type a message, /help, or Ctrl-D to quit.", file=out
         )
-    try:
-        while True:
-            if interactive:
-                print("> ", end="", file=out, flush=True)
-            line = stdin.readline()
-            if not line:
-                break
-            if line.strip():
-                chat.say(line)
-    finally:
-        services.close()
-    return 0
+    while True:
+        if interactive:
+            print("> ", end="", file=out, flush=True)
+        line = stdin.readline()
+        if not line:
+            return 0
+        if line.strip():
+            chat.say(line)

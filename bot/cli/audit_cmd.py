@@ -5,18 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TextIO
 
-from bot.cli.common import Exit, load, subcommand
-from bot.config import Config
-from bot.db import migrate
+from bot.cli.common import Exit, load, services, subcommand
 from bot.domain.audit_chain import GENESIS
 from bot.render import render
 from bot.services import export, review, verify
-from bot.services.database import Database
 
 
 def register(sub, common) -> None:
@@ -51,29 +47,12 @@ def parse_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
 
 
-def open_database(cfg: Config) -> Database:
-    """The database from the config, migrated first when `database.auto_migrate` is on."""
-    db = Database.from_url(cfg.database.url)
-    if cfg.database.auto_migrate:
-        migrate.upgrade(db.engine)
-    return db
-
-
-@contextmanager
-def database(cfg: Config):
-    db = open_database(cfg)
-    try:
-        yield db
-    finally:
-        db.dispose()
-
-
 def show_cmd(args) -> int:
     cfg = load(args)
     tz = cfg.tz
     scope = review.ticket_scope(args.ticket)
     shown = 0
-    with database(cfg) as db, db.reading() as session:
+    with services(cfg) as built, built.db.reading() as session:
         batch: list[review.Line] = []
         for line in review.iter_timeline(session, scope, tz):
             if not shown and not batch:
@@ -96,7 +75,7 @@ def export_cmd(args) -> int:
     if args.since and args.until and args.until < args.since:
         raise Exit(2, "--until is before --since")
     flt = export.Filter(ticket_id=args.ticket, since=args.since, until=args.until)
-    with database(cfg) as db, db.reading() as session:
+    with services(cfg) as built, built.db.reading() as session:
         if args.output:
             path = Path(args.output)
             with path.open("w", encoding="utf-8", newline="") as out:
@@ -139,7 +118,7 @@ def verify_cmd(args) -> int:
             result = _verify_file(Path(args.file), bar)
         else:
             cfg = load(args)
-            with database(cfg) as db, db.reading() as session:
+            with services(cfg) as built, built.db.reading() as session:
                 result = verify.verify_chain(session, progress=bar)
     finally:
         if bar is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.cli.common import load, subcommand
+from bot.cli.common import load, services, subcommand
 
 
 def register(sub, common) -> None:
@@ -20,4 +20,5 @@ def register(sub, common) -> None:
 def run(args) -> int:
     from bot.chat import run_chat
 
-    return run_chat(load(args), user=args.user, chat_id=args.chat)
+    with services(load(args), long_running=True) as built:
+        return run_chat(built, user=args.user, chat_id=args.chat)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from bot.cli.common import load, subcommand
+from bot.cli.common import load, services, subcommand
 from bot.config import mask_url
-from bot.db import migrate
-from bot.db.engine import make_engine
+from bot.services import schema
 
 
 def register(sub, common) -> None:
@@ -19,24 +18,15 @@ def register(sub, common) -> None:
 
 
 def upgrade(args) -> int:
+    """Migrate whatever `database.auto_migrate` says: that is what this command is for."""
     cfg = load(args)
-    engine = make_engine(cfg.database.url)
-    try:
-        migrate.upgrade(engine, args.revision)
-        print(
-            f"database at {mask_url(cfg.database.url)} is at revision "
-            f"{migrate.current_revision(engine)}"
-        )
-    finally:
-        engine.dispose()
+    with services(cfg, migrate=True, revision=args.revision) as built:
+        built.db  # noqa: B018 - opening it migrates it
+        print(f"database at {mask_url(cfg.database.url)} is at revision {built.revision}")
     return 0
 
 
 def current(args) -> int:
-    cfg = load(args)
-    engine = make_engine(cfg.database.url)
-    try:
-        print(migrate.current_revision(engine) or "(empty: run `sopbot db upgrade`)")
-    finally:
-        engine.dispose()
+    with services(load(args), migrate=False) as built:
+        print(schema.current_revision(built.db) or "(empty: run `sopbot db upgrade`)")
     return 0

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
-from bot.cli.common import Exit, load, subcommand
+from bot.app import Services
+from bot.cli.common import Exit, load, services, subcommand
 from bot.config import Config
-from bot.db import migrate
 from bot.render import render
 from bot.services import knowledge
-from bot.services.database import Database
 
 
 def register(sub, common) -> None:
@@ -27,26 +25,19 @@ def register(sub, common) -> None:
     show.set_defaults(func=list_articles)
 
 
-@contextmanager
-def _database(cfg: Config) -> Iterator[Database]:
+def _services(cfg: Config) -> AbstractContextManager[Services]:
     if not cfg.database.url:
         raise Exit(2, "no database configured (database.url or SOPBOT_DATABASE_URL)")
-    db = Database.from_url(cfg.database.url)
-    try:
-        if cfg.database.auto_migrate:
-            migrate.upgrade(db.engine)
-        yield db
-    finally:
-        db.dispose()
+    return services(cfg)
 
 
 def search(args) -> int:
     """Refresh from the files if they changed, then search."""
     cfg = load(args)
     query = " ".join(args.words)
-    with _database(cfg) as db:
-        db.run(lambda s: knowledge.refresh_if_changed(s, cfg.knowledge_dir, datetime.now(UTC)))
-        with db.reading() as session:
+    with _services(cfg) as built:
+        built.refresh_knowledge(datetime.now(UTC))
+        with built.db.reading() as session:
             matches = knowledge.search(session, query, limit=args.limit)
     print(render("kb/search.txt", query=query, matches=matches))
     return 0 if matches else 1
@@ -54,8 +45,8 @@ def search(args) -> int:
 
 def reindex(args) -> int:
     cfg = load(args)
-    with _database(cfg) as db:
-        report = db.run(lambda s: knowledge.reindex(s, cfg.knowledge_dir, datetime.now(UTC)))
+    with _services(cfg) as built:
+        report = built.db.run(lambda s: knowledge.reindex(s, cfg.knowledge_dir, datetime.now(UTC)))
     print(render("kb/reindex.txt", report=report, folder=cfg.knowledge_dir))
     return 0
 
@@ -63,7 +54,7 @@ def reindex(args) -> int:
 def list_articles(args) -> int:
     cfg = load(args)
     groups: dict[str, list[tuple[str, str, int | None]]] = {}
-    with _database(cfg) as db, db.reading() as session:
+    with _services(cfg) as built, built.db.reading() as session:
         for a in knowledge.list_articles(session):
             groups.setdefault(a.procedure_id or "", []).append((a.path, a.title, a.ticket_id))
     ordered = sorted(groups.items(), key=lambda g: (g[0] == "", g[0]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.cli.common import Exit, load, subcommand
+from bot.cli.common import Exit, load, services, subcommand
 from bot.domain.durations import format_duration
 from bot.domain.procedure import Condition, FieldSpec, Procedure
 from bot.procedures import ProcedureError, ProcedureStore
@@ -34,8 +34,13 @@ def register(sub, common) -> None:
     schema.set_defaults(func=print_schema)
 
 
+def _store(args: argparse.Namespace) -> ProcedureStore:
+    with services(load(args)) as built:
+        return built.procedures
+
+
 def list_procedures(args: argparse.Namespace) -> int:
-    store = ProcedureStore(load(args).procedures_dir)
+    store = _store(args)
     summaries = store.summaries()
     if not summaries:
         print(f"no procedures in {store.label}")
@@ -58,10 +63,10 @@ def check_procedures(args: argparse.Namespace) -> int:
             path = Path(raw)
             files.extend(files_in(path, raw.rstrip("/")) if path.is_dir() else [(path, raw)])
     else:
-        directory = load(args).procedures_dir
-        if not directory.is_dir():
-            raise Exit(1, f"the procedures folder {directory} does not exist")
-        files = files_in(directory, ProcedureStore(directory).label)
+        store = _store(args)
+        if not store.directory.is_dir():
+            raise Exit(1, f"the procedures folder {store.directory} does not exist")
+        files = files_in(store.directory, store.label)
     report = check_files(files)
     for problem in report.problems:
         print(problem)
@@ -76,7 +81,7 @@ def check_procedures(args: argparse.Namespace) -> int:
 
 
 def show_procedure(args: argparse.Namespace) -> int:
-    store = ProcedureStore(load(args).procedures_dir)
+    store = _store(args)
     try:
         procedure = store.load(args.id)
     except ProcedureError as e:

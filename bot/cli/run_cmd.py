@@ -11,10 +11,10 @@ import sys
 
 from telegram.error import InvalidToken, NetworkError
 
-from bot.cli.common import Exit, load, subcommand
+from bot.app import Services
+from bot.cli.common import Exit, load, services, subcommand
 from bot.config import ENV_TOKEN, Config, mask_url
-from bot.db import migrate
-from bot.db.engine import make_engine
+from bot.procedures import ProcedureStore
 from bot.telegram.errors import install_log_redaction, redact, secrets_of
 
 log = logging.getLogger("sopbot")
@@ -32,19 +32,19 @@ def register(sub, common) -> None:
 def run_bot(args) -> int:
     config = load(args)
     configure_logging(config)
-    if config.database.auto_migrate:
-        migrate_database(config)
-    check_procedures(config)
-    if not config.telegram.token:
-        print(
-            "sopbot: no Telegram token is configured, so this is the terminal chat.\n"
-            f"To run on Telegram, set {ENV_TOKEN} or telegram.token in the config file.",
-            file=sys.stderr,
-        )
-        from bot.chat import run_chat
+    with services(config, long_running=True) as built:
+        open_database(built)
+        check_procedures(built.procedures)
+        if not config.telegram.token:
+            print(
+                "sopbot: no Telegram token is configured, so this is the terminal chat.\n"
+                f"To run on Telegram, set {ENV_TOKEN} or telegram.token in the config file.",
+                file=sys.stderr,
+            )
+            from bot.chat import run_chat
 
-        return int(run_chat(config) or 0)
-    return run_telegram(config)
+            return run_chat(built)
+        return run_telegram(built)
 
 
 def configure_logging(config: Config) -> None:
@@ -53,51 +53,41 @@ def configure_logging(config: Config) -> None:
     install_log_redaction(config.telegram.token)
 
 
-def migrate_database(config: Config) -> None:
-    engine = make_engine(config.database.url)
-    try:
-        migrate.upgrade(engine)
-        revision = migrate.current_revision(engine)
-    except Exception as e:
-        raise Exit(
-            1, f"could not migrate the database at {mask_url(config.database.url)}: {e}"
-        ) from e
-    finally:
-        engine.dispose()
-    log.info("database at %s is at revision %s", mask_url(config.database.url), revision)
+def open_database(built: Services) -> None:
+    """Open the database now (migrating it as configured), so a failure ends the start-up."""
+    built.db  # noqa: B018 - opening it is the point
+    if built.migrate:
+        url = mask_url(built.config.database.url)
+        log.info("database at %s is at revision %s", url, built.revision)
 
 
-def check_procedures(config: Config) -> None:
+def check_procedures(store: ProcedureStore) -> None:
     """Log every invalid procedure with its problems; the valid ones are offered as usual."""
-    from bot.procedures.store import ProcedureStore
-
     try:
-        summaries = ProcedureStore(config.procedures_dir).summaries()
+        summaries = store.summaries()
     except Exception as e:
-        log.error("cannot read the procedures in %s: %s", config.procedures_dir, e)
+        log.error("cannot read the procedures in %s: %s", store.directory, e)
         return
     for summary in summaries:
         if not summary.valid:
             problems = "; ".join(str(p) for p in summary.problems) or "unknown problem"
             log.error("procedure %s is invalid and will not be offered: %s", summary.id, problems)
     valid = sum(1 for s in summaries if s.valid)
-    log.info("%d of %d procedures in %s are valid", valid, len(summaries), config.procedures_dir)
+    log.info("%d of %d procedures in %s are valid", valid, len(summaries), store.directory)
 
 
-def run_telegram(config: Config) -> int:
-    from bot.app import build_services
+def run_telegram(built: Services) -> int:
     from bot.telegram.application import build_application, run
 
-    tg = config.telegram
+    tg = built.config.telegram
     mode = f"webhook at {tg.webhook.url}" if tg.mode == "webhook" else "long polling"
 
     def ready(username: str) -> None:
         print(f"sopbot is running on Telegram as @{username} ({mode})", flush=True)
 
-    services = build_services(config, migrate_db=False)
-    application = build_application(services, on_ready=ready)
+    application = build_application(built, on_ready=ready)
     try:
-        run(application, config)
+        run(application, built.config)
     except InvalidToken as e:
         raise Exit(2, f"Telegram refused the bot token; check {ENV_TOKEN} or telegram.token") from e
     except NetworkError as e:

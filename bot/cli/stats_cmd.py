@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.chart import weekly_chart
-from bot.cli.audit_cmd import database, parse_date
-from bot.cli.common import Exit, load, subcommand
+from bot.cli.audit_cmd import parse_date
+from bot.cli.common import Exit, load, services, subcommand
 from bot.render import render
 from bot.services import stats
 from bot.services.review import DEFAULT_STATS_DAYS, report_context
@@ -45,7 +45,7 @@ def stats_cmd(args) -> int:
     if until_day < since_day:
         raise Exit(2, "--until is before --since")
     since, until = stats.between_days(since_day, until_day, tz)
-    with database(cfg) as db, db.reading() as session:
+    with services(cfg) as built, built.db.reading() as session:
         if args.compare_previous:
             report = stats.compare_previous(session, since, until, now=now)
         else:

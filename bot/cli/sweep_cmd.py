@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from datetime import UTC, datetime
 
-from bot.cli.common import Exit, load, subcommand
+from bot.app import Services
+from bot.cli.common import Exit, load, services, subcommand
 from bot.config import ENV_TOKEN, Config
 from bot.render import html_to_text, shorten
-from bot.services.database import Database
 from bot.services.sweep import SweepReport, sweep
 
 
@@ -39,8 +38,7 @@ def parse_now(text: str | None, config: Config) -> datetime:
 
 
 def run(args) -> int:
-    from bot.cli.run_cmd import configure_logging, migrate_database
-    from bot.procedures.store import ProcedureStore
+    from bot.cli.run_cmd import configure_logging, open_database
 
     config = load(args)
     now = parse_now(args.now, config)
@@ -51,34 +49,25 @@ def run(args) -> int:
             "(or use --dry-run to see what would be sent)",
         )
     configure_logging(config)
-    if config.database.auto_migrate:
-        migrate_database(config)
-    db = Database.from_url(config.database.url)
-    procedures = ProcedureStore(config.procedures_dir)
-    try:
+    with services(config) as built:
+        open_database(built)
         if args.dry_run:
-            report = sweep(db, config, procedures, _NoSender(), now, dry_run=True)
+            report = sweep(built.db, config, built.procedures, _NoSender(), now, dry_run=True)
         else:
-            report = asyncio.run(_sweep_through_telegram(db, config, procedures, now))
-    finally:
-        db.dispose()
+            report = asyncio.run(_sweep_through_telegram(built, now))
     print_report(report)
     return 1 if report.failed else 0
 
 
-async def _sweep_through_telegram(db, config: Config, procedures, now: datetime) -> SweepReport:
-    """The same Bot API settings as `sopbot run`: token, base_url, HTML messages."""
-    from telegram.constants import ParseMode
-    from telegram.ext import Defaults, ExtBot
-
+async def _sweep_through_telegram(built: Services, now: datetime) -> SweepReport:
+    """Through the bot `sopbot run` uses: the same token, base_url, HTML and rate limits."""
+    from bot.telegram.application import build_application
     from bot.telegram.sweep_job import BotSender
 
-    os.environ.setdefault("PTB_TIMEDELTA", "1")  # as bot.telegram.application does
-    tg = config.telegram
-    bot = ExtBot(tg.token, base_url=tg.base_url, defaults=Defaults(parse_mode=ParseMode.HTML))
+    bot = build_application(built).bot
     async with bot:
         sender = BotSender(bot, asyncio.get_running_loop())
-        return await asyncio.to_thread(sweep, db, config, procedures, sender, now)
+        return await asyncio.to_thread(sweep, built.db, built.config, built.procedures, sender, now)
 
 
 class _NoSender:

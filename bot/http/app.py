@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,7 +23,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.config import Config, ConsumerConfig
-from bot.services import feed
+from bot.services import feed, health
 from bot.services.database import Database
 
 JSON = "application/json"
@@ -232,13 +231,7 @@ def create_app(config: Config, db: Database, *, head_ttl: float = DEFAULT_HEAD_T
     async def healthz(request: Request) -> Response:
         """Liveness and the database: no token needed, no data given."""
 
-        def ping() -> None:
-            with db.reading() as session:
-                session.execute(text("SELECT 1"))
-
-        try:
-            await asyncio.to_thread(ping)
-        except Exception:
+        if not await asyncio.to_thread(health.database_answers, db):
             return _json(503, {"ok": False, "database": "unreachable"})
         return _json(200, {"ok": True, "database": "ok"})
 

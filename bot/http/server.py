@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import uvicorn
 
+from bot.app import Services
 from bot.config import Config
 from bot.http.app import DEFAULT_HEAD_TTL, create_app
 
@@ -27,8 +28,10 @@ class _Server(uvicorn.Server):
         yield
 
 
-def build_server(config: Config, services, *, head_ttl: float = DEFAULT_HEAD_TTL) -> uvicorn.Server:
-    """A uvicorn server for `config.http` over `services.db` (a `bot.app.Services`)."""
+def build_server(
+    config: Config, services: Services, *, head_ttl: float = DEFAULT_HEAD_TTL
+) -> uvicorn.Server:
+    """A uvicorn server for `config.http` over the database of `services`."""
     app = create_app(config, services.db, head_ttl=head_ttl)
     return _Server(
         uvicorn.Config(
@@ -43,7 +46,7 @@ def build_server(config: Config, services, *, head_ttl: float = DEFAULT_HEAD_TTL
     )
 
 
-async def serve(config: Config, services, stop_event: asyncio.Event) -> None:
+async def serve(config: Config, services: Services, stop_event: asyncio.Event) -> None:
     """Serve the API until `stop_event` is set; then finish open requests and return."""
     server = build_server(config, services)
 

@@ -6,6 +6,8 @@ The file is composed, not constructed, so every value keeps its position for err
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import NoReturn
 
@@ -111,8 +113,25 @@ def compose(text: str, path: str, procedure_id: str, version: str) -> Node | Non
 
 
 def _check_depth(text: str, path: str, procedure_id: str, version: str) -> None:
+    try:
+        _refuse_deep_nesting(yaml.parse(text, Loader=Loader), path, procedure_id, version)
+    except yaml.YAMLError:
+        # libyaml (bundled with PyYAML since 6.0.4) refuses deep nesting itself, in its own
+        # words, and may do so before it hands over the event that passes our limit. The
+        # pure-Python parser has no limit of its own and no recursion: it finds where ours is
+        # passed. When it does not, the file has another fault, reported as libyaml found it.
+        with contextlib.suppress(yaml.YAMLError):
+            _refuse_deep_nesting(
+                yaml.parse(text, Loader=yaml.SafeLoader), path, procedure_id, version
+            )
+        raise
+
+
+def _refuse_deep_nesting(
+    events: Iterator[yaml.Event], path: str, procedure_id: str, version: str
+) -> None:
     depth = 0
-    for event in yaml.parse(text, Loader=Loader):
+    for event in events:
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:

@@ -1,7 +1,7 @@
 """The one place the Telegram application is put together and run.
 
-`build_application(services)` makes a python-telegram-bot `Application` from the services of
-the composition root (`bot.app.build_services`) and wires every handler in `add_handlers`;
+`build_application(services)` makes a python-telegram-bot `Application` from the composition
+root (`bot.app.Services`) and wires every handler in `add_handlers`;
 `run(application, config)` long-polls, or serves the webhook when the configuration says so.
 """
 
@@ -15,7 +15,6 @@ import os
 import signal
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from telegram import Update
 from telegram.constants import ParseMode
@@ -26,12 +25,14 @@ from telegram.ext import (
     ApplicationBuilder,
     BaseRateLimiter,
     CallbackQueryHandler,
+    ContextTypes,
     Defaults,
     MessageHandler,
     TypeHandler,
     filters,
 )
 
+from bot.app import Services
 from bot.config import Config
 from bot.telegram import handlers
 from bot.telegram.commands import menu
@@ -53,7 +54,7 @@ OnReady = Callable[[str], None]
 
 
 def build_application(
-    services: Any,
+    services: Services,
     *,
     on_ready: OnReady | None = None,
     rate_limiter: BaseRateLimiter | None = None,
@@ -63,8 +64,7 @@ def build_application(
     `rate_limiter` defaults to Telegram's flood limits (30 messages/s overall, 20 a minute per
     group, "retry after" waited out); benchmarks pass one without the proactive limits.
     """
-    config: Config = services.config
-    tg = config.telegram
+    tg = services.config.telegram
     # Opt in to python-telegram-bot's coming time-period type now: otherwise every flood-limit
     # answer (RetryAfter) emits a deprecation warning. Nothing here reads those attributes.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -173,9 +173,9 @@ async def _post_init(application: Application) -> None:
         on_ready(bot.username)
 
 
-def _start_http(application: Application, services: Any) -> None:
+def _start_http(application: Application, services: Services) -> None:
     """The change feed's HTTP API, served in this same event loop beside the bot."""
-    config: Config = services.config
+    config = services.config
     if not config.http.enabled:
         return
     from bot.http.server import serve
@@ -192,9 +192,9 @@ def _report_http_end(task: asyncio.Task) -> None:
         log.error("the change feed's HTTP server stopped: %s", task.exception())
 
 
-async def _refresh_knowledge(context: Any) -> None:
+async def _refresh_knowledge(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Index articles added or edited by hand in knowledge/ (at start, then periodically)."""
-    services = context.job.data
+    services: Services = context.job.data
     try:
         report = await asyncio.to_thread(services.refresh_knowledge, datetime.now(UTC))
     except Exception:
@@ -214,7 +214,6 @@ async def _post_stop(application: Application) -> None:
 
 
 async def _post_shutdown(application: Application) -> None:
-    services = application.bot_data.get("services")
-    db = getattr(services, "db", None)
-    if db is not None:
-        db.dispose()
+    services: Services | None = application.bot_data.get("services")
+    if services is not None:
+        services.close()

@@ -11,13 +11,13 @@ import asyncio
 import logging
 from contextlib import suppress
 from datetime import UTC, datetime
-from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
+from bot.app import Services
 from bot.render import render
 from bot.services.messages import Incoming
 from bot.telegram import convert
@@ -30,8 +30,8 @@ log = logging.getLogger(__name__)
 TOAST_LIMIT = 200  # Telegram's limit for a callback answer
 
 
-def services_of(context: ContextTypes.DEFAULT_TYPE) -> Any:
-    """The services built by the composition root (`bot.app.build_services`)."""
+def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    """The services built by the composition root (`bot.app.Services`)."""
     return context.bot_data["services"]
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
-from typing import Any
 
 from telegram import Bot
 from telegram.ext import Application, ContextTypes, Job
 
+from bot.app import Services
 from bot.services.messages import Reply
 from bot.services.sweep import SweepReport, sweep
 from bot.telegram.send import send_reply
@@ -47,7 +47,7 @@ class BotSender:
         return messages[-1].message_id
 
 
-def schedule_sweeps(application: Application, services: Any) -> Job:
+def schedule_sweeps(application: Application, services: Services) -> Job:
     """Run the sweep every `reminders.sweep_every` seconds on the application's JobQueue."""
     if application.job_queue is None:
         raise RuntimeError(
@@ -68,7 +68,7 @@ def schedule_sweeps(application: Application, services: Any) -> Job:
 
 async def run_sweep(context: ContextTypes.DEFAULT_TYPE) -> SweepReport | None:
     """One sweep in a worker thread; a failure is logged and the next run tries again."""
-    services = context.job.data
+    services: Services = context.job.data
     sender = BotSender(context.bot, asyncio.get_running_loop())
     now = datetime.now(UTC)
     try:

@@ -22,6 +22,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     ContextTypes,
     ExtBot,
+    JobQueue,
     MessageHandler,
     filters,
 )
@@ -78,6 +79,19 @@ def test_echo_bot_answers_a_pushed_message_over_http(fake_telegram):
     methods = [c.method for c in fake_telegram.calls()]
     assert methods[:2] == ["getMe", "deleteWebhook"]
     assert "getUpdates" in methods
+
+
+def test_a_bot_stopped_the_moment_it_runs_stops(fake_telegram, monkeypatch):
+    started = JobQueue.start
+
+    async def slow_start(self) -> None:
+        await started(self)
+        time.sleep(0.05)  # the bot's thread losing the GIL here, made certain
+
+    monkeypatch.setattr(JobQueue, "start", slow_start)
+    application = echo_application(fake_telegram)
+    BotThread(application).start().stop(timeout=5)
+    assert not application.running
 
 
 def test_button_press_reaches_the_bot_and_is_answered(fake_telegram):

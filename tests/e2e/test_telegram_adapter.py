@@ -84,6 +84,9 @@ class Services:
     db: FakeDatabase = field(default_factory=FakeDatabase)
     procedures: Any = None
 
+    def close(self) -> None:
+        self.db.dispose()
+
 
 @pytest.fixture
 def services(bot_config, team_chat) -> Services:

@@ -18,6 +18,7 @@ to the bot, and any method it does not know (404, so a test notices).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import json
@@ -1017,6 +1018,37 @@ class _Handler(BaseHTTPRequestHandler):
 # --- running a python-telegram-bot Application against the server ---------------------------
 
 
+class _PollingLoop(asyncio.SelectorEventLoop):
+    """An event loop that says when `run_polling` has reached its own `run_forever`.
+
+    `run_polling` starts the application with `run_until_complete`, which runs the loop too;
+    `Application.stop_running` (a `loop.stop()`) that lands there is spent ending that call, and
+    the `run_forever` after it never ends. So the bot counts as started only from here.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.serving = threading.Event()
+        self._completing = 0
+
+    def run_until_complete(self, future: Any) -> Any:
+        self._completing += 1
+        try:
+            return super().run_until_complete(future)
+        finally:
+            self._completing -= 1
+
+    def run_forever(self) -> None:
+        if self._completing:
+            super().run_forever()
+            return
+        self.serving.set()
+        try:
+            super().run_forever()
+        finally:
+            self.serving.clear()
+
+
 class BotThread:
     """Run an Application's polling loop in a thread with its own event loop.
 
@@ -1027,14 +1059,12 @@ class BotThread:
     def __init__(self, application: Any, run: Callable[[], None] | None = None):
         self.application = application
         self._run = run or (lambda: application.run_polling(stop_signals=None, timeout=5))
-        self._loop: Any = None
+        self._loop: _PollingLoop | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._main, name="bot-under-test", daemon=True)
 
     def _main(self) -> None:
-        import asyncio
-
-        self._loop = asyncio.new_event_loop()
+        self._loop = _PollingLoop()
         asyncio.set_event_loop(self._loop)
         try:
             self._run()
@@ -1049,7 +1079,7 @@ class BotThread:
         """Start, and wait until the bot polls (or its start-up failed)."""
         self._thread.start()
         deadline = time.monotonic() + timeout
-        while not (self.application.running and self.application.updater.running):
+        while not (self._loop and self._loop.serving.is_set() and self.application.updater.running):
             if not self._thread.is_alive():
                 raise RuntimeError("the bot stopped while starting") from self._error
             if time.monotonic() > deadline:
