@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from functools import cached_property, partial
+from functools import cached_property
 
 from bot.config import Config
 from bot.procedures.store import ProcedureStore
@@ -23,15 +23,14 @@ from bot.services.database import Database
 Install = Callable[[Registry], None]
 
 
-def features(conversation: Conversation) -> tuple[Install, ...]:
-    """Every feature's `install(registry)`, in the order they plug in."""
-    return (
-        # The knowledge buttons hand "solved" and "continue" back to the engine.
-        partial(knowledge.install, deflection=conversation.deflection_button),
-        review.install,
-        overdue.install,
-        catchup.install,
-    )
+# Every feature's `install(registry)`, in the order they plug in; the engine's own commands
+# and buttons are installed by `Conversation`.
+FEATURES: tuple[Install, ...] = (
+    knowledge.install,
+    review.install,
+    overdue.install,
+    catchup.install,
+)
 
 
 class MigrationFailed(Exception):
@@ -88,7 +87,7 @@ class Services:
         """The engine, with every feature plugged into its registry."""
         registry = Registry()
         conversation = Conversation(self.db, self.config, self.procedures, registry)
-        for install in features(conversation):
+        for install in FEATURES:
             install(registry)
         return conversation
 

@@ -1,7 +1,7 @@
 """The context a command or button handler runs in: one transaction, one person, one clock.
 
 The conversation engine opens the transaction, builds a `Ctx`, and calls the handler that a
-feature registered with `Registry.command` / `Registry.callback`. Everything the handler writes,
+feature registered with `Registry.command` / `Registry.button`. Everything the handler writes,
 audit events included, commits or rolls back together.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from bot.procedures.errors import ProcedureError
 from bot.procedures.store import ProcedureStore
 from bot.render import render
 from bot.services import audit
+from bot.services.buttons import Codec
 from bot.services.messages import Button, Incoming, Outcome, Reply
 from bot.words import refusal as refusal_words
 
@@ -181,11 +182,12 @@ def toast(reason: str, **context: Any) -> Outcome:
     return Outcome(toast=render("chat/toast.txt", reason=reason, **context))
 
 
-# A command handler gets the context and the text after the command; a callback handler gets
-# the context and the parts of the callback data after the prefix. Both answer through
-# `ctx.say` / `ctx.send`, and may return an Outcome to set a toast for a button press.
+# A command handler gets the context and the text after the command; a button handler gets
+# the context and the button, parsed by its codec. Both answer through `ctx.say` / `ctx.send`,
+# and may return an Outcome to set a toast for a button press.
 CommandHandler = Callable[[Ctx, str], Outcome | None]
-CallbackHandler = Callable[[Ctx, list[str]], Outcome | None]
+C = TypeVar("C", bound=Codec)
+ButtonHandler = Callable[[Ctx, C], Outcome | None]
 
 
 @dataclass(frozen=True)
@@ -201,9 +203,11 @@ class Command:
 
 
 @dataclass(frozen=True)
-class Callback:
-    prefix: str
-    handler: CallbackHandler
+class Route:
+    """A kind of button and what handles it."""
+
+    codec: type[Codec]
+    handler: ButtonHandler[Any]
     lead_only: bool = False
 
 
@@ -212,7 +216,8 @@ class Registry:
 
     def __init__(self) -> None:
         self.commands: dict[str, Command] = {}
-        self.callbacks: dict[str, Callback] = {}
+        # Kinds of button by prefix: several kinds may share one (their parts tell them apart).
+        self.buttons: dict[str, list[Route]] = {}
 
     def command(
         self, name: str, handler: CommandHandler, *, lead_only: bool = False, listed: bool = True
@@ -225,7 +230,20 @@ class Registry:
         """Command names and what each does, for /help and the chat's command menu."""
         return [(c.name, c.summary) for c in self.commands.values() if c.listed]
 
-    def callback(self, prefix: str, handler: CallbackHandler, *, lead_only: bool = False) -> None:
-        if prefix in self.callbacks or ":" in prefix:
-            raise ValueError(f"callback prefix {prefix!r} is taken or contains ':'")
-        self.callbacks[prefix] = Callback(prefix, handler, lead_only)
+    def button(self, codec: type[C], handler: ButtonHandler[C], *, lead_only: bool = False) -> None:
+        """Handle presses of buttons made by `codec`; data it cannot parse never reaches
+        `handler`."""
+        routes = self.buttons.setdefault(codec.prefix, [])
+        if ":" in codec.prefix or any(r.codec is codec for r in routes):
+            raise ValueError(f"button {codec.__name__} is registered twice or its prefix has ':'")
+        routes.append(Route(codec, handler, lead_only))
+
+    def route(self, data: str) -> tuple[Route, Codec] | None:
+        """The kind of button `data` is and the button itself; None for data no kind made."""
+        prefix, _, rest = data.partition(":")
+        parts = rest.split(":") if rest else []
+        for route in self.buttons.get(prefix, ()):
+            pressed = route.codec.parse(parts)
+            if pressed is not None:
+                return route, pressed
+        return None

@@ -87,10 +87,6 @@ class Conversation:
         """Command names and summaries, for the chat's command menu."""
         return self.registry.listed()
 
-    def deflection_button(self, ctx: Ctx, parts: list[str]) -> Outcome | None:
-        """The answer to offered knowledge articles (the knowledge feature's `k` buttons)."""
-        return question_buttons.deflected(ctx, parts)
-
     def _install_core(self) -> None:
         """What every team has: the core commands, the gate's buttons, working tickets."""
         core_commands.install(self.registry)
@@ -179,15 +175,17 @@ class Conversation:
         return command.handler(ctx, args)
 
     def _callback(self, ctx: Ctx, data: str) -> Outcome | None:
-        prefix, _, rest = data.partition(":")
-        callback = self.registry.callbacks.get(prefix)
-        if callback is None or len(data) > 64:
-            ctx.audit("callback.refused", details={"data": data[:64], "reason": "unknown button"})
-            return toast("expired")
-        if callback.lead_only and not ctx.is_lead:
-            ctx.audit("access.refused", details={"reason": "leads only", "button": prefix})
+        found = self.registry.route(data) if len(data.encode()) <= 64 else None
+        if found is None:  # forged or damaged, or made by a version with other buttons
+            known = data.partition(":")[0] in self.registry.buttons
+            return ctx.refuse_button("invalid" if known else "expired")
+        route, pressed = found
+        if route.lead_only and not ctx.is_lead:
+            ctx.audit(
+                "access.refused", details={"reason": "leads only", "button": route.codec.prefix}
+            )
             return toast("leads_only")
-        return callback.handler(ctx, rest.split(":") if rest else [])
+        return route.handler(ctx, pressed)
 
     # --- the pending question ---------------------------------------------------------------
 

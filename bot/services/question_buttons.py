@@ -16,12 +16,13 @@ from bot.services.messages import Outcome, Reply
 
 
 def install(registry: Registry) -> None:
-    registry.callback(data.ChooseProcedure.prefix, _choose_button)
-    registry.callback(data.Choice.prefix, _choice_button)
-    registry.callback(data.Skip.prefix, _skip_button)
-    registry.callback(data.Confirm.prefix, _confirm_button)
-    registry.callback(data.Change.prefix, _change_button)
-    registry.callback(data.PickField.prefix, _field_button)
+    registry.button(data.ChooseProcedure, _choose_button)
+    registry.button(data.Choice, _choice_button)
+    registry.button(data.Skip, _skip_button)
+    registry.button(data.Confirm, _confirm_button)
+    registry.button(data.Change, _change_button)
+    registry.button(data.PickField, _field_button)
+    registry.button(data.Deflected, deflected)
 
 
 def _question_of(
@@ -39,10 +40,7 @@ def _question_of(
     return ticket, pending
 
 
-def _choose_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
-    pressed = data.ChooseProcedure.parse(parts)
-    if pressed is None:
-        return ctx.refuse_button("invalid")
+def _choose_button(ctx: Ctx, pressed: data.ChooseProcedure) -> Outcome | None:
     pending = records.pending_by_id(ctx.session, pressed.question)
     if pending is None or pending.kind != Kind.CHOOSE:
         return ctx.refuse_button("answered")
@@ -56,10 +54,7 @@ def _choose_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
     return None
 
 
-def _choice_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
-    pressed = data.Choice.parse(parts)
-    if pressed is None:
-        return ctx.refuse_button("invalid")
+def _choice_button(ctx: Ctx, pressed: data.Choice) -> Outcome | None:
     found = _question_of(ctx, pressed.ticket, pressed.n, Kind.FIELD)
     if isinstance(found, Outcome):
         return found
@@ -69,10 +64,7 @@ def _choice_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
     return None
 
 
-def _skip_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
-    pressed = data.Skip.parse(parts)
-    if pressed is None:
-        return ctx.refuse_button("invalid")
+def _skip_button(ctx: Ctx, pressed: data.Skip) -> Outcome | None:
     found = _question_of(ctx, pressed.ticket, pressed.n, Kind.FIELD)
     if isinstance(found, Outcome):
         return found
@@ -81,10 +73,7 @@ def _skip_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
     return None
 
 
-def _confirm_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
-    pressed = data.Confirm.parse(parts)
-    if pressed is None:
-        return ctx.refuse_button("invalid")
+def _confirm_button(ctx: Ctx, pressed: data.Confirm) -> Outcome | None:
     found = _question_of(ctx, pressed.ticket, pressed.n, Kind.CONFIRM)
     if isinstance(found, Outcome):
         return found
@@ -96,10 +85,7 @@ def _confirm_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
     return None
 
 
-def _change_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
-    pressed = data.Change.parse(parts)
-    if pressed is None:
-        return ctx.refuse_button("invalid")
+def _change_button(ctx: Ctx, pressed: data.Change) -> Outcome | None:
     found = _question_of(ctx, pressed.ticket, pressed.n, Kind.CONFIRM)
     if isinstance(found, Outcome):
         return found
@@ -110,10 +96,7 @@ def _change_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
     return None
 
 
-def _field_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
-    pressed = data.PickField.parse(parts)
-    if pressed is None:
-        return ctx.refuse_button("invalid")
+def _field_button(ctx: Ctx, pressed: data.PickField) -> Outcome | None:
     found = _question_of(ctx, pressed.ticket, pressed.n, Kind.PICK_CHANGE)
     if isinstance(found, Outcome):
         return found
@@ -129,12 +112,9 @@ def _field_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
     return None
 
 
-def deflected(ctx: Ctx, parts: list[str]) -> Outcome | None:
-    """ "Solved" (`k:<ticket>:s`) or "continue" (`k:<ticket>:c`) on offered articles; the
-    knowledge feature owns the `k` prefix and hands these two over."""
-    pressed = data.Deflected.parse(parts)
-    if pressed is None:
-        return ctx.refuse_button("invalid")
+def deflected(ctx: Ctx, pressed: data.Deflected) -> Outcome | None:
+    """ "Solved" or "continue" under offered knowledge articles: the draft closes as
+    self-served, or its questions begin."""
     ticket_id = pressed.ticket
     ticket = records.lock_ticket(ctx.session, ticket_id)
     pending = records.pending_for_ticket(ctx.session, ticket_id) if ticket else None

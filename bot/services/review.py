@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, exists, select
@@ -23,6 +23,7 @@ from bot.chart import weekly_chart
 from bot.db.models import AuditEvent, Person
 from bot.render import render
 from bot.services import audit, records, stats
+from bot.services.buttons import Codec
 from bot.services.context import Ctx, Registry
 from bot.services.messages import Attachment, Button, Outcome, Reply
 
@@ -310,6 +311,23 @@ def parse_callback(parts: list[str]) -> tuple[Scope, int | None, int | None] | N
     return scope, position, None
 
 
+@dataclass(frozen=True)
+class AuditPage(Codec):
+    """A timeline's Earlier/Later button, as pressed: `parse_callback` reads it, so that a
+    damaged one is answered with the audit trail's own explanation."""
+
+    prefix: ClassVar[str] = CALLBACK_PREFIX
+    parts: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, parts: list[str]) -> AuditPage | None:
+        return cls(tuple(parts))
+
+
+def _page_button(ctx: Ctx, pressed: AuditPage) -> Outcome | None:
+    return audit_callback(ctx, list(pressed.parts))
+
+
 def audit_callback(ctx: Ctx, parts: list[str]) -> Outcome | None:
     """A timeline's Earlier/Later button: show that page in place of the old one."""
     if not ctx.is_lead:
@@ -404,5 +422,5 @@ def send_chart(ctx: Ctx, weeks: int) -> Reply:
 def install(registry: Registry) -> None:
     """Wire /audit, its buttons, and /stats into the conversation engine."""
     registry.command("audit", audit_command, lead_only=True)
-    registry.callback(CALLBACK_PREFIX, audit_callback, lead_only=True)
+    registry.button(AuditPage, _page_button, lead_only=True)
     registry.command("stats", stats_command, lead_only=True)

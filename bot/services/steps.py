@@ -21,8 +21,8 @@ _NUMBER = re.compile(r"^#?(\d{1,9})$")
 
 def install(registry: Registry) -> None:
     registry.command("steps", steps)
-    registry.callback(data.ShowSteps.prefix, viewing(data.ShowSteps, show_steps))
-    registry.callback(data.StepDone.prefix, _step_done_button)
+    registry.button(data.ShowSteps, viewing(show_steps))
+    registry.button(data.StepDone, _step_done_button)
 
 
 def steps(ctx: Ctx, args: str) -> None:
@@ -101,10 +101,7 @@ def mark_step(ctx: Ctx, ticket: Ticket, procedure: Procedure, step: Step) -> boo
     return True
 
 
-def _step_done_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
-    pressed = data.StepDone.parse(parts)
-    if pressed is None:
-        return ctx.refuse_button("invalid")
+def _step_done_button(ctx: Ctx, pressed: data.StepDone) -> Outcome | None:
     ticket = records.lock_ticket(ctx.session, pressed.ticket)
     if ticket is None:
         return toast("gone")

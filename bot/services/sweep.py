@@ -720,17 +720,11 @@ def _record_many(session: Session, now: datetime, events: list[dict[str, Any]]) 
 
 def install(registry: Registry) -> None:
     """The digest's buttons: `r:on:<id>`, `r:sn:<id>`, `r:sh:<id>`."""
-    registry.callback(data.Chase.prefix, on_button)
+    registry.button(data.Chase, on_button)
 
 
-def on_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
+def on_button(ctx: Ctx, pressed: data.Chase) -> Outcome | None:
     """A press of "On it", "Snooze 1 h" or "Show" under a digest."""
-    pressed = data.Chase.parse(parts)
-    if pressed is None:
-        ctx.audit(
-            "callback.refused", details={"data": ctx.incoming.callback_data, "reason": "invalid"}
-        )
-        return _toast("invalid")
     ticket = records.lock_ticket(ctx.session, pressed.ticket)
     if ticket is None:
         return _toast("gone", number=pressed.ticket)

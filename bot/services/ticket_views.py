@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from sqlalchemy import or_, select
 
@@ -23,7 +24,7 @@ def install(registry: Registry) -> None:
     registry.command("mine", mine)
     registry.command("open", open_tickets)
     registry.command("show", show)
-    registry.callback(data.ShowTicket.prefix, viewing(data.ShowTicket, render_ticket))
+    registry.button(data.ShowTicket, viewing(render_ticket))
 
 
 def mine(ctx: Ctx, args: str) -> None:
@@ -108,13 +109,12 @@ def render_ticket(ctx: Ctx, ticket: Ticket) -> None:
     )
 
 
-def viewing(codec: type[data.ShowTicket] | type[data.ShowSteps], view):
+def viewing(
+    view: Callable[[Ctx, Ticket], None],
+) -> Callable[[Ctx, data.ShowTicket | data.ShowSteps], Outcome | None]:
     """A button that shows something about the ticket it names (`sh:N`, `ss:N`)."""
 
-    def handler(ctx: Ctx, parts: list[str]) -> Outcome | None:
-        pressed = codec.parse(parts)
-        if pressed is None:
-            return ctx.refuse_button("invalid")
+    def handler(ctx: Ctx, pressed: data.ShowTicket | data.ShowSteps) -> Outcome | None:
         ticket = records.lock_ticket(ctx.session, pressed.ticket)
         if ticket is None:
             return toast("gone")

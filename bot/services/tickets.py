@@ -31,7 +31,7 @@ def install(registry: Registry) -> None:
     registry.command("reopen", reopen)
     registry.command("close", close)
     registry.command("watch", watch)
-    registry.callback(data.AssignMe.prefix, _assign_me_button)
+    registry.button(data.AssignMe, _assign_me_button)
 
 
 # --- finding tickets ------------------------------------------------------------------------
@@ -249,10 +249,7 @@ def close(ctx: Ctx, args: str) -> None:
 # --- buttons --------------------------------------------------------------------------------
 
 
-def _assign_me_button(ctx: Ctx, parts: list[str]) -> Outcome | None:
-    pressed = data.AssignMe.parse(parts)
-    if pressed is None:
-        return ctx.refuse_button("invalid")
+def _assign_me_button(ctx: Ctx, pressed: data.AssignMe) -> Outcome | None:
     ticket = records.lock_ticket(ctx.session, pressed.ticket)
     if ticket is None:
         return toast("gone")

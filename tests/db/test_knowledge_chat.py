@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.db.models import Article
 from bot.render import render
-from bot.services import knowledge
+from bot.services import knowledge, question_buttons
 from bot.services.context import Registry
 from bot.services.messages import Outcome
 from tests.helpers.knowledge import (
@@ -59,38 +59,45 @@ def test_deflection_offers_matches_with_show_solved_and_continue_buttons(db, kdi
     assert "Printer on floor 3 jams" in text
 
 
+def press(registry: Registry, ctx, data: str) -> Outcome | None:
+    """A press, routed as the engine routes it: data no button kind made is refused."""
+    found = registry.route(data)
+    if found is None:
+        return ctx.refuse_button("expired")
+    route, pressed = found
+    return route.handler(ctx, pressed)
+
+
 def test_show_button_sends_the_article_and_solved_continue_go_to_the_engine(db, kdir, now):
     small_base(db, kdir, now)
-    seen = []
     registry = Registry()
-    knowledge.install(registry, deflection=lambda ctx, parts: seen.append(parts) or Outcome())
-    handler = registry.callbacks["k"].handler
+    knowledge.install(registry)
+    question_buttons.install(registry)
     with db.transaction() as session:
         ctx = make_ctx(session, kdir, now)
         article_id = session.scalars(select(Article.id).where(Article.ticket_id == 2)).one()
-        assert handler(ctx, ["5", "v", str(article_id)]) is None
-        handler(ctx, ["5", "s"])
-        handler(ctx, ["5", "c"])
-        gone = handler(ctx, ["5", "v", "999999"])
-        bad = handler(ctx, ["5", "x"])
+        assert press(registry, ctx, f"k:5:v:{article_id}") is None
+        gone = press(registry, ctx, "k:5:v:999999")
+        bad = press(registry, ctx, "k:5:x")
     assert "VPN disconnects every hour" in ctx.outbox[0].text
     assert "certificate" in ctx.outbox[0].text
-    assert seen == [["5", "s"], ["5", "c"]]
     assert gone.toast == "That article is no longer in the knowledge base."
     assert bad.toast == "This button is not valid any more."
+    for answer in ("s", "c"):
+        route, pressed = registry.route(f"k:5:{answer}")
+        assert route.handler is question_buttons.deflected and pressed.ticket == 5
 
 
 def test_a_button_with_ids_the_bot_never_writes_has_expired(db, kdir, now):
     small_base(db, kdir, now)
-    seen = []
     registry = Registry()
-    knowledge.install(registry, deflection=lambda ctx, parts: seen.append(parts) or Outcome())
-    handler = registry.callbacks["k"].handler
+    knowledge.install(registry)
+    question_buttons.install(registry)
     with db.transaction() as session:
         ctx = make_ctx(session, kdir, now)
         pressed = [
-            handler(ctx, parts)
-            for parts in (["5", "v", "²"], ["٣", "s"], ["5", "v", "1" * 40], ["-5", "c"])
+            press(registry, ctx, data)
+            for data in ("k:5:v:²", "k:٣:s", "k:5:v:" + "1" * 40, "k:-5:c")
         ]
     assert [o.toast for o in pressed] == ["This button is not valid any more."] * 4
-    assert seen == [] and ctx.outbox == []
+    assert ctx.outbox == []

@@ -12,21 +12,18 @@ from bot.db.models import Article
 from bot.knowledge.markdown import one_line
 from bot.render import render, shorten
 from bot.services import buttons as data
-from bot.services.context import CallbackHandler, Ctx, Registry, toast
+from bot.services.context import Ctx, Registry, toast
 from bot.services.knowledge.matches import Match, search
 from bot.services.messages import Button, Outcome
 
 RESULTS = 5  # matches shown for /kb
 
 
-def install(registry: Registry, *, deflection: CallbackHandler | None = None) -> None:
-    """Register `/kb words` and the `k` buttons.
-
-    `deflection(ctx, parts)` handles the engine's "solved" (`k:<ticket>:s`) and "continue"
-    (`k:<ticket>:c`) buttons; "show article" (`k:<ticket>:v:<article>`) is handled here.
-    """
+def install(registry: Registry) -> None:
+    """`/kb words` and the "show article" buttons under offered articles (their "solved" and
+    "continue" are the engine's: they answer the ticket's question)."""
     registry.command("kb", kb_command)
-    registry.callback("k", _button_handler(deflection))
+    registry.button(data.ShowArticle, _show_button)
 
 
 def kb_command(ctx: Ctx, args: str) -> Outcome | None:
@@ -38,17 +35,8 @@ def kb_command(ctx: Ctx, args: str) -> Outcome | None:
     return None
 
 
-def _button_handler(deflection: CallbackHandler | None) -> CallbackHandler:
-    def handle(ctx: Ctx, parts: list[str]) -> Outcome | None:
-        """A press on a deflection button: show an article, or hand over to the engine."""
-        shown = data.ShowArticle.parse(parts)
-        if shown is not None:
-            return show_article(ctx, shown.article)
-        if deflection is not None and data.Deflected.parse(parts) is not None:
-            return deflection(ctx, parts)
-        return ctx.refuse_button("expired")
-
-    return handle
+def _show_button(ctx: Ctx, pressed: data.ShowArticle) -> Outcome | None:
+    return show_article(ctx, pressed.article)
 
 
 def show_article(ctx: Ctx, article_id: int) -> Outcome | None:
