@@ -14,11 +14,10 @@ from bot.config import ChatConfig, Config, DatabaseConfig, RemindersConfig
 from bot.db.models import AuditEvent, Reminder, Ticket
 from bot.procedures.store import ProcedureStore
 from bot.render import html_to_text
-from bot.services import sweep as sweep_module
 from bot.services.audit import record
 from bot.services.database import Database
 from bot.services.messages import Reply
-from bot.services.sweep import LEASE, sweep
+from bot.services.sweep import LEASE, digests, sweep
 from bot.services.verify import verify_chain
 from tests.helpers.engine import ANN, BOB, LEAD, Harness, make_config, text_of
 
@@ -549,7 +548,7 @@ def test_a_crash_between_send_and_record_repeats_that_digest_only_after_the_leas
     def crash(self):
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr(sweep_module._Book, "flush", crash)
+    monkeypatch.setattr(digests.Book, "flush", crash)
     sender = RecordingSender()
     with pytest.raises(RuntimeError):
         sweep(db, config, procedures, sender, now)

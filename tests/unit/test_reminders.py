@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.domain import reminders as rules
+from bot.services.sweep import lines
 
 BERLIN = ZoneInfo("Europe/Berlin")
 EVERY_DAY = (0, 1, 2, 3, 4, 5, 6)
@@ -324,7 +325,7 @@ def test_no_escalation_when_the_procedure_has_none():
 )
 def test_lateness_is_said_in_words(late, text):
     now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    assert rules.lateness(now - late, now) == text
+    assert lines.late(now - late, now) == text
 
 
 def test_grouping_keeps_the_order_tickets_came_in():
