@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.domain import reminders as rules
+from bot.domain.ticket import Ticket
 from bot.render import TELEGRAM_LIMIT, render
 from bot.services import buttons as data
 from bot.services.database import Database
@@ -18,7 +19,6 @@ from bot.services.messages import Button, Reply
 from bot.services.sweep import queries
 from bot.services.sweep.escalation import Owed
 from bot.services.sweep.lines import line
-from bot.services.sweep.queries import DueTicket
 from bot.services.sweep.report import Failed, Sender, Sent, SweepReport, phase
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,8 @@ class Digest:
     """One chat's claimed tickets and the digest that lists them."""
 
     chat_id: int
-    tickets: list[DueTicket]  # most late first
+    # Most late first; as claimed (what the sweep writes on them later is not reflected here).
+    tickets: list[Ticket]
     plans: dict[int, rules.Plan]
     text: str
     late: dict[int, str]  # ticket id -> "2h 10m late", as the digest says it
@@ -52,7 +53,7 @@ class Digest:
 
 
 def compose(
-    chat_id: int, due: list[DueTicket], plans: dict[int, rules.Plan], now: datetime
+    chat_id: int, due: list[Ticket], plans: dict[int, rules.Plan], now: datetime
 ) -> Digest | None:
     """The digest of a chat's due tickets (most late first), within Telegram's limit. Tickets
     left out stay due and lead the next sweep's digest; None when not even one fits."""
@@ -68,7 +69,7 @@ def compose(
     return None
 
 
-def _buttons(tickets: list[DueTicket]) -> tuple[tuple[Button, ...], ...]:
+def _buttons(tickets: list[Ticket]) -> tuple[tuple[Button, ...], ...]:
     return tuple(
         (
             Button(data.label("on_it", number=t.id), data.Chase("on", t.id).encode()),

@@ -4,26 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any
 
 from bot.domain import reminders as rules
 from bot.domain.durations import format_duration
+from bot.domain.ticket import Ticket
 from bot.render import render
 
 
-class Listed(Protocol):
-    """What a line shows: the domain Ticket and the sweep's `DueTicket` both have these."""
-
-    id: int
-    title: str
-    assignee_id: int | None
-    assignee_name: str | None
-    due_at: datetime | None
-    remind_count: int
-    escalation_level: int
-
-
-def line(t: Listed, now: datetime) -> dict[str, Any]:
+def line(t: Ticket, now: datetime) -> dict[str, Any]:
     """The data a template needs to list the ticket; its words are the template's."""
     return {
         "id": t.id,

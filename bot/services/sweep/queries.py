@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Integer, Select, any_, bindparam, func, insert, or_, select
 from sqlalchemy import update as update_statement
@@ -27,35 +27,6 @@ from bot.services import audit
 from bot.services.database import Database
 
 S = TypeVar("S", bound=Select[Any])
-
-
-class DueTicket(NamedTuple):
-    """A ticket whose chase time has come, as the sweep reads it: its chasing state and what a
-    digest shows. Not the domain Ticket: loading 5,000 tickets through the ORM (and reading
-    each one's attributes ~20 times while planning) made the million-ticket sweep about 150 ms
-    slower, which left it no margin under its 1 s target on PostgreSQL (see docs/reminders.md).
-    The rules it is planned by are the same (`bot.domain.reminders`, over `ChaseState`)."""
-
-    id: int
-    procedure_id: str
-    procedure_version: str
-    title: str
-    status: str
-    due_at: datetime | None
-    paused_at: datetime | None
-    updated_at: datetime
-    snoozed_until: datetime | None
-    last_reminded_at: datetime | None
-    acknowledged_at: datetime | None
-    remind_count: int
-    escalation_level: int
-    assignee_id: int | None
-    assignee_name: str | None
-    home_chat_id: int | None
-    chat_id: int
-
-
-_DUE_COLUMNS = tuple(tickets.c[name] for name in DueTicket._fields)
 
 
 @contextmanager
@@ -74,16 +45,20 @@ def locked(query: S, lock: bool) -> S:
     return query.with_for_update(skip_locked=True) if lock else query
 
 
-def due_tickets(session: Session, now: datetime, limit: int, *, lock: bool) -> list[DueTicket]:
+def due_tickets(session: Session, now: datetime, limit: int, *, lock: bool) -> list[Ticket]:
     """The tickets whose chase time has come, longest due first (the partial index
-    `ix_tickets_chase_at`); locked, unless `lock` is false (a dry run)."""
+    `ix_tickets_chase_at`); locked, unless `lock` is false (a dry run).
+
+    Domain Tickets, loaded by the ORM: for the 5,000 due tickets of the million-ticket benchmark
+    that costs about 100-150 ms more than plain rows (docs/reminders.md), well within the
+    sweep's 1 s, and the sweep reads the same Ticket as every other use case."""
     query = (
-        select(*_DUE_COLUMNS)
+        select(Ticket)
         .where(tickets.c.chase_at.is_not(None), tickets.c.chase_at <= now)
         .order_by(tickets.c.chase_at)
         .limit(limit)
     )
-    return [DueTicket._make(row) for row in session.execute(locked(query, lock))]
+    return list(session.scalars(locked(query, lock)))
 
 
 def tickets_by_id(session: Session, ids: Sequence[int], *, lock: bool) -> Sequence[Ticket]:
@@ -142,18 +117,7 @@ def dedupe_key(kind: str, chat_id: int, now: datetime, items: list[tuple[int, in
     return f"{kind}:{chat_id}:{now.isoformat()}:{digest}"
 
 
-class Audited(Protocol):
-    """What an audit event needs of its ticket (a `DueTicket` or a domain Ticket)."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def procedure_id(self) -> str: ...
-    @property
-    def procedure_version(self) -> str: ...
-
-
-def event(t: Audited, action: str, **details: Any) -> dict[str, Any]:
+def event(t: Ticket, action: str, **details: Any) -> dict[str, Any]:
     """An audit event about ticket `t`, for `record_events`."""
     return {
         "action": action,
