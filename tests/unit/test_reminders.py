@@ -328,6 +328,46 @@ def test_lateness_is_said_in_words(late, text):
     assert lines.late(now - late, now) == text
 
 
+def test_a_ticket_only_just_due_is_not_late_yet():
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    assert rules.late_by(now - timedelta(seconds=59), now) is None
+    assert rules.late_by(now - timedelta(minutes=1), now) == timedelta(minutes=1)
+
+
+# --- what chasing writes on a ticket --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Home:
+    home_chat_id: int | None
+    chat_id: int = 42
+
+
+def test_a_ticket_is_chased_in_its_group_else_the_default_chat_else_where_it_began():
+    assert rules.chased_in(Home(-100), default_chat=-200) == -100
+    assert rules.chased_in(Home(None), default_chat=-200) == -200
+    assert rules.chased_in(Home(None), default_chat=None) == 42
+
+
+def test_a_claim_holds_for_the_lease_and_what_was_not_sent_is_due_again_at_once():
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    assert rules.leased(now) == now + rules.LEASE > now
+    assert rules.chase_again(now) == now
+
+
+def test_a_sent_reminder_leaves_the_planned_count_level_and_next_chase_on_its_ticket():
+    now = berlin(2026, 3, 2, 12, 0)
+    t = T(
+        due_at=now - timedelta(hours=5), last_reminded_at=now - timedelta(hours=2), remind_count=1
+    )
+    p = rules.plan(t, now, CADENCE, Settings(), BERLIN)
+    assert rules.reminded(p, now) == rules.Reminded(
+        last_reminded_at=now, remind_count=2, escalation_level=0, chase_at=now + timedelta(hours=2)
+    )
+    # Tickets left in the same state share one bulk UPDATE.
+    assert len({rules.reminded(p, now), rules.reminded(p, now)}) == 1
+
+
 def test_grouping_keeps_the_order_tickets_came_in():
     groups = rules.group_by([(1, "a"), (2, "b"), (3, "a")], key=lambda x: x[1])
     assert groups == {"a": [(1, "a"), (3, "a")], "b": [(2, "b")]}

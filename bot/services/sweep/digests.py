@@ -70,11 +70,13 @@ def compose(
 
 
 def _buttons(tickets: list[Ticket]) -> tuple[tuple[Button, ...], ...]:
+    # Two of the three labels are the same on every row: rendered once, not once a ticket.
+    snooze, show = data.label("snooze"), data.label("show")
     return tuple(
         (
             Button(data.label("on_it", number=t.id), data.Chase("on", t.id).encode()),
-            Button(data.label("snooze"), data.Chase("sn", t.id).encode()),
-            Button(data.label("show"), data.Chase("sh", t.id).encode()),
+            Button(snooze, data.Chase("sn", t.id).encode()),
+            Button(show, data.Chase("sh", t.id).encode()),
         )
         for t in tickets
     )
