@@ -9,12 +9,14 @@ it. `status_name`, `duration`, `seconds` and `number` are also the Jinja filters
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from bot.domain.durations import duration_parts
 from bot.domain.fields import Rejected
 from bot.domain.lifecycle import TransitionError
 from bot.domain.procedure import FieldSpec
+from bot.domain.reminders import late_by
 from bot.domain.ticket import Refusal
 from bot.render import render
 
@@ -41,8 +43,15 @@ def seconds(value: float) -> timedelta:
 
 def lateness(due_at: datetime, now: datetime) -> str:
     """How late a ticket is: `due now`, `45 minutes late`, `3 days 4 hours late`."""
-    delta = now - due_at
-    return render("words/late.txt", late=delta, parts=duration_parts(delta))
+    by = late_by(due_at, now)
+    return _late(tuple(duration_parts(by)) if by is not None else None)
+
+
+# A sweep says how late thousands of tickets are, mostly in the same few words: each is
+# rendered once. Keyed by the words' data alone (a language will join the key).
+@lru_cache(maxsize=4096)
+def _late(parts: tuple[tuple[int, str], ...] | None) -> str:
+    return render("words/late.txt", parts=parts)
 
 
 def due_words(due_at: datetime | None, now: datetime) -> str:

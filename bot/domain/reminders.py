@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 from bot.domain import lifecycle
 
@@ -29,6 +29,8 @@ from bot.domain import lifecycle
 DEFAULT_REMIND_EVERY = timedelta(hours=4)
 DEFAULT_ESCALATE_AFTER = 3
 SNOOZE = timedelta(hours=1)
+# A ticket one sweeper took is not due for any other sweeper for this long: the claim.
+LEASE = timedelta(minutes=10)
 
 REMIND = "remind"
 WAIT = "wait"
@@ -238,6 +240,57 @@ def pending_escalation(t: ChaseState, escalate_after: int | None) -> int | None:
         return None
     owed = escalation_owed(t.remind_count, escalate_after)
     return owed if owed > t.escalation_level else None
+
+
+def late_by(due_at: datetime, now: datetime) -> timedelta | None:
+    """How late a ticket is; None while it is only just due (less than a minute)."""
+    delta = now - due_at
+    return None if delta < timedelta(minutes=1) else delta
+
+
+# --- what chasing writes on a ticket ----------------------------------------------------------
+# The sweep writes these for thousands of tickets at once, in a few bulk statements, so they are
+# values to write rather than methods of the Ticket (each is named after the method it becomes).
+
+
+class Chased(Protocol):
+    """Where a ticket lives: `bot.domain.ticket.Ticket` has these attributes."""
+
+    home_chat_id: int | None
+    chat_id: int
+
+
+def chased_in(t: Chased, default_chat: int | None) -> int:
+    """Where a ticket is chased: its group, else the default team chat, else where it began."""
+    if t.home_chat_id is not None:
+        return t.home_chat_id
+    return default_chat if default_chat is not None else t.chat_id
+
+
+def leased(now: datetime) -> datetime:
+    """The chase time that claims a ticket for one sweeper (`Ticket.lease(now)`)."""
+    return now + LEASE
+
+
+def chase_again(now: datetime) -> datetime:
+    """The chase time of a ticket whose reminder or escalation did not go out: due at once, so
+    the next sweep tries again (`Ticket.chase_again(now)`)."""
+    return now
+
+
+class Reminded(NamedTuple):
+    """A ticket's chasing state once its reminder went out (`Ticket.reminded(plan, now)`).
+    Tickets reminded in one sweep mostly share it, so it is hashable: one UPDATE each."""
+
+    last_reminded_at: datetime
+    remind_count: int
+    escalation_level: int
+    chase_at: datetime | None
+
+
+def reminded(p: Plan, now: datetime) -> Reminded:
+    """What a sent reminder, planned as `p`, leaves on its ticket."""
+    return Reminded(now, p.remind_count, p.escalation_level, p.chase_at)
 
 
 # --- grouping and the daily plan ------------------------------------------------------------

@@ -14,13 +14,12 @@ from bot.config import ChatConfig, Config, DatabaseConfig, RemindersConfig
 from bot.db.models import AuditEvent, Reminder, Ticket
 from bot.procedures.store import ProcedureStore
 from bot.render import html_to_text
-from bot.services import sweep as sweep_module
 from bot.services.audit import record
 from bot.services.database import Database
 from bot.services.messages import Reply
-from bot.services.sweep import LEASE, sweep
+from bot.services.sweep import LEASE, digests, sweep
 from bot.services.verify import verify_chain
-from tests.helpers.engine import ANN, BOB, LEAD, Harness, make_config, text_of
+from tests.helpers.engine import ANN, BOB, LEAD
 
 TEAM = -100  # the default team chat, where the leads are
 OPS = -200
@@ -549,7 +548,7 @@ def test_a_crash_between_send_and_record_repeats_that_digest_only_after_the_leas
     def crash(self):
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr(sweep_module._Book, "flush", crash)
+    monkeypatch.setattr(digests.Book, "flush", crash)
     sender = RecordingSender()
     with pytest.raises(RuntimeError):
         sweep(db, config, procedures, sender, now)
@@ -563,105 +562,7 @@ def test_a_crash_between_send_and_record_repeats_that_digest_only_after_the_leas
     assert ticket(db, 1).remind_count == 1
 
 
-# --- the buttons ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def team(database_url, tmp_path, now):
-    """The conversation engine with the sweep's buttons installed, and a clock."""
-    h = Harness(make_config(tmp_path, database_url), now)
-    yield h
-    h.close()
-
-
-def test_on_it_assigns_an_unassigned_ticket_to_the_presser_and_acknowledges(team, now):
-    add_ticket(team.db, 1, due=now - timedelta(hours=1), procedure="access")
-    outcome = team.press(BOB, "r:on:1", chat=TEAM)
-    assert "yours" in outcome.toast
-    t = team.ticket(1)
-    assert (t.assignee_id, t.acknowledged_at, t.status) == (BOB.user_id, now, "in_progress")
-    assert {"ticket.assigned", "reminder.acknowledged"} <= set(team.actions(1))
-
-
-def test_on_it_on_someone_elses_ticket_only_acknowledges(team, now):
-    add_ticket(
-        team.db,
-        1,
-        due=now - timedelta(hours=1),
-        procedure="access",
-        assignee=(ANN.user_id, ANN.name),
-    )
-    outcome = team.press(BOB, "r:on:1", chat=TEAM)
-    assert ANN.name in outcome.toast
-    assert team.ticket(1).assignee_id == ANN.user_id
-    assert "ticket.assigned" not in team.actions(1)
-    assert "reminder.acknowledged" in team.actions(1)
-
-
-def test_on_it_is_progress_so_the_reminder_count_starts_again(team, now):
-    add_ticket(team.db, 1, due=now - timedelta(hours=1), procedure="access")
-    sender = RecordingSender()
-    for step in range(2):
-        sweep(
-            team.db, team.config, team.services.procedures, sender, now + timedelta(hours=2 * step)
-        )
-    assert team.ticket(1).remind_count == 2
-    team.tick(hours=2, minutes=30)
-    team.press(BOB, "r:on:1", chat=TEAM)
-    sweep(team.db, team.config, team.services.procedures, sender, now + timedelta(hours=4))
-    t = team.ticket(1)
-    assert (t.remind_count, t.escalation_level) == (1, 0)
-    assert not [r for r in sender.replies if r.kind == "escalation"]
-
-
-def test_snooze_holds_the_reminders_for_an_hour(team, now):
-    add_ticket(team.db, 1, due=now - timedelta(hours=1), procedure="access")
-    outcome = team.press(ANN, "r:sn:1", chat=TEAM)
-    assert "snoozed until" in outcome.toast
-    t = team.ticket(1)
-    assert t.snoozed_until == now + timedelta(hours=1) and t.chase_at == t.snoozed_until
-    assert "reminder.snoozed" in team.actions(1)
-
-    sender = RecordingSender()
-    sweep(team.db, team.config, team.services.procedures, sender, now + timedelta(minutes=59))
-    assert sender.replies == []
-    sweep(team.db, team.config, team.services.procedures, sender, now + timedelta(hours=1))
-    assert len(sender.replies) == 1
-
-
-def test_show_answers_with_the_tickets_summary(team, now):
-    add_ticket(
-        team.db,
-        1,
-        due=now - timedelta(hours=1),
-        procedure="access",
-        title="VPN <down>",
-        assignee=(ANN.user_id, ANN.name),
-    )
-    outcome = team.press(BOB, "r:sh:1", chat=TEAM)
-    text = text_of(outcome)
-    assert "#1 · VPN <down>" in text
-    assert "Status: open" in text and f"Assignee: {ANN.name}" in text and "1 hour late" in text
-    assert "&lt;down&gt;" in outcome.replies[0].text
-
-
-@pytest.mark.parametrize(
-    ("data", "toast"),
-    [
-        ("r:xx:1", "not valid"),
-        ("r:on:abc", "not valid"),
-        ("r:on:1:2", "not valid"),
-        ("r:on", "not valid"),
-        ("r:sn:-1", "not valid"),
-        ("r:on:4242", "no longer exists"),
-        ("r:sn:2", "resolved"),
-    ],
-)
-def test_stale_or_tampered_buttons_get_a_clear_answer(team, now, data, toast):
-    add_ticket(team.db, 2, due=now - timedelta(hours=1), procedure="access", status="resolved")
-    outcome = team.press(BOB, data, chat=TEAM)
-    assert toast in outcome.toast
-    assert team.ticket(2).snoozed_until is None
+# --- digests within Telegram's limits ----------------------------------------------------
 
 
 def test_the_digest_buttons_fit_telegrams_callback_limit(db, config, procedures, now):

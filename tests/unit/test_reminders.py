@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.domain import reminders as rules
+from bot.services.sweep import lines
 
 BERLIN = ZoneInfo("Europe/Berlin")
 EVERY_DAY = (0, 1, 2, 3, 4, 5, 6)
@@ -311,6 +312,60 @@ def test_no_escalation_when_the_procedure_has_none():
 
 
 # --- texts, grouping, the daily plan --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("late", "text"),
+    [
+        (timedelta(seconds=20), "due now"),
+        (timedelta(minutes=45), "45 minutes late"),
+        (timedelta(hours=2, minutes=10), "2 hours 10 minutes late"),
+        (timedelta(days=3, hours=4, minutes=5), "3 days 4 hours late"),
+    ],
+)
+def test_lateness_is_said_in_words(late, text):
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    assert lines.late(now - late, now) == text
+
+
+def test_a_ticket_only_just_due_is_not_late_yet():
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    assert rules.late_by(now - timedelta(seconds=59), now) is None
+    assert rules.late_by(now - timedelta(minutes=1), now) == timedelta(minutes=1)
+
+
+# --- what chasing writes on a ticket --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Home:
+    home_chat_id: int | None
+    chat_id: int = 42
+
+
+def test_a_ticket_is_chased_in_its_group_else_the_default_chat_else_where_it_began():
+    assert rules.chased_in(Home(-100), default_chat=-200) == -100
+    assert rules.chased_in(Home(None), default_chat=-200) == -200
+    assert rules.chased_in(Home(None), default_chat=None) == 42
+
+
+def test_a_claim_holds_for_the_lease_and_what_was_not_sent_is_due_again_at_once():
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    assert rules.leased(now) == now + rules.LEASE > now
+    assert rules.chase_again(now) == now
+
+
+def test_a_sent_reminder_leaves_the_planned_count_level_and_next_chase_on_its_ticket():
+    now = berlin(2026, 3, 2, 12, 0)
+    t = T(
+        due_at=now - timedelta(hours=5), last_reminded_at=now - timedelta(hours=2), remind_count=1
+    )
+    p = rules.plan(t, now, CADENCE, Settings(), BERLIN)
+    assert rules.reminded(p, now) == rules.Reminded(
+        last_reminded_at=now, remind_count=2, escalation_level=0, chase_at=now + timedelta(hours=2)
+    )
+    # Tickets left in the same state share one bulk UPDATE.
+    assert len({rules.reminded(p, now), rules.reminded(p, now)}) == 1
 
 
 def test_grouping_keeps_the_order_tickets_came_in():

@@ -1,0 +1,64 @@
+"""One sweep: claim, send the digests, escalate, send the daily plans (see the package's
+docstring for how that is exactly once)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from bot.config import Config
+from bot.domain import reminders as rules
+from bot.procedures.errors import ProcedureError
+from bot.services.database import Database
+from bot.services.sweep import digests
+from bot.services.sweep.claim import claim_due
+from bot.services.sweep.daily import send_daily_plans
+from bot.services.sweep.escalation import escalate
+from bot.services.sweep.report import ProcedureSource, Sender, SweepReport, phase
+
+log = logging.getLogger(__name__)
+
+
+def sweep(
+    db: Database,
+    config: Config,
+    procedures: ProcedureSource | None,
+    sender: Sender,
+    now: datetime,
+    dry_run: bool = False,
+) -> SweepReport:
+    """One pass: digests to every chat with due tickets, escalations, the daily plans."""
+    report = SweepReport(now=now, dry_run=dry_run)
+    cadence_for = _cadences(procedures)
+    with phase(report, "claim"):
+        composed, owed = claim_due(db, config, cadence_for, now, dry_run, report)
+    with phase(report, "send"):
+        owed += digests.send(db, sender, now, dry_run, composed, report)
+    if owed:
+        with phase(report, "escalate"):
+            escalate(db, config, cadence_for, sender, now, dry_run, owed, report)
+    with phase(report, "daily"):
+        send_daily_plans(db, config, sender, now, dry_run, report)
+    return report
+
+
+def _cadences(procedures: ProcedureSource | None) -> Callable[[str], rules.Cadence]:
+    """The procedure's reminder cadence, read once per sweep; defaults when it cannot be read."""
+    known: dict[str, rules.Cadence] = {}
+
+    def cadence_for(procedure_id: str) -> rules.Cadence:
+        if procedure_id not in known:
+            cadence = rules.Cadence()
+            if procedures is not None:
+                try:
+                    sla = procedures.load(procedure_id).sla
+                    cadence = rules.Cadence.of(sla.remind_every, sla.escalate_after)
+                except (ProcedureError, OSError) as e:
+                    log.warning(
+                        "procedure %s unreadable, chasing with defaults: %s", procedure_id, e
+                    )
+            known[procedure_id] = cadence
+        return known[procedure_id]
+
+    return cadence_for
