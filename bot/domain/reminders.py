@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import NamedTuple, Protocol, TypeVar
 
 from bot.domain import lifecycle
+from bot.domain.ticket import is_chased, is_overdue
 
 # A procedure without `sla.remind_every` is still chased (nothing open slips); these are also
 # used when the procedure's file cannot be read.
@@ -138,20 +139,10 @@ def progressed(t: ChaseState) -> bool:
     return t.updated_at is not None and t.updated_at > last
 
 
-def is_overdue(t: ChaseState, now: datetime) -> bool:
-    """Not finished, its clock running, and past its due time."""
-    return (
-        t.status in lifecycle.ACTIVE
-        and t.paused_at is None
-        and t.due_at is not None
-        and now > t.due_at
-    )
-
-
 def reminder_moment(t: ChaseState, remind_every: timedelta) -> datetime | None:
     """When the next reminder is owed: at due, then `remind_every` after the last one, and
     never before a snooze ends. None when the ticket is not chased at all."""
-    if t.status not in lifecycle.ACTIVE or t.paused_at is not None or t.due_at is None:
+    if not is_chased(t) or t.due_at is None:
         return None
     moment = t.due_at
     if t.last_reminded_at is not None:
@@ -342,10 +333,10 @@ def daily_plan(tickets: Iterable[PlannedTicket], now: datetime, tz: tzinfo) -> D
     tomorrow = _wall_clock(local_today + timedelta(days=1), time(0, 0), tz)
     statuses = Counter(t.status for t in active)
     assignees = Counter(t.assignee_name for t in active)
-    running = [t for t in active if t.due_at is not None and t.paused_at is None]
-    overdue = sorted((t for t in running if now > t.due_at), key=lambda t: (t.due_at, t.id))
+    overdue = sorted((t for t in active if is_overdue(t, now)), key=lambda t: (t.due_at, t.id))
     due_today = sorted(
-        (t for t in running if now <= t.due_at < tomorrow), key=lambda t: (t.due_at, t.id)
+        (t for t in active if is_chased(t) and t.due_at is not None and now <= t.due_at < tomorrow),
+        key=lambda t: (t.due_at, t.id),
     )
     return DailyPlan(
         day=local_today,

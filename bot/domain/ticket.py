@@ -16,7 +16,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from bot.domain import lifecycle
 from bot.domain.actors import Actor
@@ -343,8 +343,7 @@ class Ticket:
     def _chase_from_due(self) -> None:
         """Chase when due, never while paused, resolved or closed. The sweep moves `chase_at`
         on from there (see `bot.domain.reminders`)."""
-        chased = self.is_active and not self.is_paused
-        self.chase_at = self.due_at if chased else None
+        self.chase_at = self.due_at if is_chased(self) else None
 
     def _move(self, target: str, now: datetime, reason: str | None = None) -> Moved:
         lifecycle.check_transition(self.status, target)
@@ -352,6 +351,24 @@ class Ticket:
         self.status = target
         self.touch(now)
         return moved
+
+
+class Chaseable(Protocol):
+    """What the chasing rules read of a ticket (the sweep and the daily plan pass the same)."""
+
+    status: str
+    paused_at: datetime | None
+    due_at: datetime | None
+
+
+def is_chased(t: Chaseable) -> bool:
+    """Chased at all: work is still owed and its SLA clock is running (not paused)."""
+    return t.status in lifecycle.ACTIVE and t.paused_at is None
+
+
+def is_overdue(t: Chaseable, now: datetime) -> bool:
+    """Chased and past its due time."""
+    return is_chased(t) and t.due_at is not None and now > t.due_at
 
 
 def _shorten(text: str, limit: int) -> str:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from bot.config import Config
 from bot.db.models import PendingQuestion
 from bot.domain.ticket import Ticket
+from bot.procedures.store import ProcedureStore
 from bot.render import render
 from bot.services import (
     asking,
@@ -42,7 +43,13 @@ _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{1,64}))?(?:\s+(.
 class Conversation:
     """Routes people's messages and button presses to the gate and to feature handlers."""
 
-    def __init__(self, db: Database, config: Config, procedures, registry: Registry | None = None):
+    def __init__(
+        self,
+        db: Database,
+        config: Config,
+        procedures: ProcedureStore,
+        registry: Registry | None = None,
+    ):
         self.db = db
         self.config = config
         self.procedures = procedures

@@ -48,7 +48,7 @@ def skip(ctx: Ctx, args: str) -> None:
 
 def cancel(ctx: Ctx, args: str) -> None:
     if args.strip():
-        ticket, _ = tickets.find(ctx, args, "/cancel N")
+        ticket, _ = tickets.find(ctx, args, "cancel")
         if ticket is None:
             return
         try:

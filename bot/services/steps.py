@@ -26,7 +26,7 @@ def install(registry: Registry) -> None:
 
 
 def steps(ctx: Ctx, args: str) -> None:
-    ticket, _ = tickets.find(ctx, args, "/steps N")
+    ticket, _ = tickets.find(ctx, args, "steps")
     if ticket is not None:
         show_steps(ctx, ticket)
 

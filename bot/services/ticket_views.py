@@ -41,7 +41,7 @@ def mine(ctx: Ctx, args: str) -> None:
         .scalars()
         .all()
     )
-    ctx.say("chat/list.html", title="Your tickets", tickets=rows, now=ctx.now)
+    ctx.say("chat/list.html", which="mine", tickets=rows, now=ctx.now)
 
 
 def open_tickets(ctx: Ctx, args: str) -> None:
@@ -56,11 +56,11 @@ def open_tickets(ctx: Ctx, args: str) -> None:
         .scalars()
         .all()
     )
-    ctx.say("chat/list.html", title="Open tickets", tickets=rows, now=ctx.now)
+    ctx.say("chat/list.html", which="open", tickets=rows, now=ctx.now)
 
 
 def show(ctx: Ctx, args: str) -> None:
-    ticket, _ = tickets.find(ctx, args, "/show N")
+    ticket, _ = tickets.find(ctx, args, "show")
     if ticket is not None:
         render_ticket(ctx, ticket)
 

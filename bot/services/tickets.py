@@ -44,11 +44,12 @@ def split_number(args: str) -> tuple[int | None, str]:
     return (int(m.group(1)), rest.strip()) if m else (None, args.strip())
 
 
-def find(ctx: Ctx, args: str, usage: str) -> tuple[Ticket | None, str]:
-    """The ticket named first in `args`, locked; tells the person when it is missing."""
+def find(ctx: Ctx, args: str, command: str) -> tuple[Ticket | None, str]:
+    """The ticket named first in `args`, locked; tells the person when it is missing (with how
+    to write `command`)."""
     number, rest = split_number(args)
     if number is None:
-        ctx.say("chat/usage.html", usage=usage)
+        ctx.say("chat/usage.html", command=command)
         return None, rest
     ticket = records.lock_ticket(ctx.session, number)
     if ticket is None:
@@ -61,12 +62,12 @@ def find(ctx: Ctx, args: str, usage: str) -> tuple[Ticket | None, str]:
 
 def set_field(ctx: Ctx, args: str) -> None:
     """`/set N field value`: validated like an answer; old and new value audited."""
-    ticket, rest = find(ctx, args, "/set N field value")
+    ticket, rest = find(ctx, args, "set")
     if ticket is None:
         return
     name, _, raw = rest.partition(" ")
     if not name or not raw.strip():
-        ctx.say("chat/usage.html", usage="/set N field value")
+        ctx.say("chat/usage.html", command="set")
         return
     try:
         ticket.check_may_edit()
@@ -129,7 +130,7 @@ def set_field(ctx: Ctx, args: str) -> None:
 
 def assign(ctx: Ctx, args: str) -> None:
     """`/assign N @user` (or `me`): the person must have written to the bot before."""
-    ticket, rest = find(ctx, args, "/assign N @user")
+    ticket, rest = find(ctx, args, "assign")
     if ticket is None:
         return
     who = rest.split()[0] if rest.split() else ""
@@ -157,11 +158,11 @@ def assign_to(ctx: Ctx, ticket: Ticket, user_id: int, name: str) -> bool:
 
 
 def comment(ctx: Ctx, args: str) -> None:
-    ticket, text = find(ctx, args, "/comment N text")
+    ticket, text = find(ctx, args, "comment")
     if ticket is None:
         return
     if not text:
-        ctx.say("chat/usage.html", usage="/comment N text")
+        ctx.say("chat/usage.html", command="comment")
         return
     ctx.session.add(
         Comment(
@@ -178,7 +179,7 @@ def comment(ctx: Ctx, args: str) -> None:
 
 
 def watch(ctx: Ctx, args: str) -> None:
-    ticket, _ = find(ctx, args, "/watch N")
+    ticket, _ = find(ctx, args, "watch")
     if ticket is None:
         return
     if ctx.session.get(Watcher, (ticket.id, ctx.actor.user_id)) is None:
@@ -192,7 +193,7 @@ def watch(ctx: Ctx, args: str) -> None:
 
 def resolve(ctx: Ctx, args: str) -> None:
     """Resolution goes through the gate: required steps done, then the resolution fields."""
-    ticket, _ = find(ctx, args, "/resolve N")
+    ticket, _ = find(ctx, args, "resolve")
     if ticket is None:
         return
     try:
@@ -212,11 +213,11 @@ def resolve(ctx: Ctx, args: str) -> None:
 
 def reopen(ctx: Ctx, args: str) -> None:
     """Rework: a resolved or closed ticket comes back, with a reason, counted in metrics."""
-    ticket, reason = find(ctx, args, "/reopen N reason")
+    ticket, reason = find(ctx, args, "reopen")
     if ticket is None:
         return
     if not reason:
-        ctx.say("chat/usage.html", usage="/reopen N reason (say why it needs more work)")
+        ctx.say("chat/usage.html", command="reopen")
         return
     try:
         ticket.check_may_reopen()
@@ -233,7 +234,7 @@ def reopen(ctx: Ctx, args: str) -> None:
 
 def close(ctx: Ctx, args: str) -> None:
     """Close a resolved ticket; closing one that was never resolved is for leads only."""
-    ticket, _ = find(ctx, args, "/close N")
+    ticket, _ = find(ctx, args, "close")
     if ticket is None:
         return
     try:

@@ -282,12 +282,12 @@ def test_unknown_user_is_refused_politely_nothing_created_and_the_refusal_audite
 
 def test_a_lead_only_command_is_refused_to_a_member(h):
     h.conversation.registry.command(
-        "secret", lambda ctx, args: ctx.say("chat/usage.html", usage="ok"), lead_only=True
+        "secret", lambda ctx, args: ctx.say("chat/usage.html", command="secret"), lead_only=True
     )
     out = h.say(ANN, "/secret")
     assert "for leads only" in text_of(out)
     assert h.actions()[-1] == "access.refused"
-    assert "ok" in text_of(h.say(LEAD, "/secret"))
+    assert "Usage: /secret N" in text_of(h.say(LEAD, "/secret"))
 
 
 def test_a_change_and_its_audit_event_are_stored_together_or_not_at_all(h):

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.domain import reminders as rules
+from bot.domain.ticket import is_overdue
 from bot.services.sweep import lines
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -192,7 +193,7 @@ def test_a_ticket_waiting_for_information_is_not_chased_while_its_clock_is_pause
     now = berlin(2026, 3, 2, 12, 0)
     t = T(status="waiting_for_info", due_at=now - timedelta(hours=1), paused_at=now)
     assert rules.plan(t, now, CADENCE, NIGHT, BERLIN).action == rules.STOP
-    assert not rules.is_overdue(t, now)
+    assert not is_overdue(t, now)
 
 
 def test_every_chase_time_the_plan_returns_is_in_the_future():

@@ -65,7 +65,7 @@ def test_every_status_has_a_name_people_read():
 
 
 def test_the_status_filter_is_what_templates_use():
-    text = render("chat/list.html", title="Open", tickets=[_ticket()], now=NOW)
+    text = render("chat/list.html", which="open", tickets=[_ticket()], now=NOW)
     assert "#7 · Printer &lt;on fire&gt; · waiting for info" in text
 
 
