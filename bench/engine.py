@@ -198,14 +198,17 @@ def _measure(backend: str, url: str, folder: Path, tickets: int, runs: int) -> l
     ratio = statistics.median(r / f for r, f in zip(rates, floors, strict=True))
     p99 = statistics.median(p99s)
     note = f"{writes:.1f} row writes per message; {tickets} tickets x 12 messages, {runs} runs"
-    target_rate = 1000 if backend == "sqlite" else None
+    # Telegram lets one bot send about 30 messages a second: 400 leaves room for many bots'
+    # worth of bursts on one machine without a persistence layer of our own.
+    target_rate = 400 if backend == "sqlite" else None
+    p99_limit = 10 if backend == "sqlite" else 20
     return [
         Result(
             "engine",
             f"{backend}: messages/s",
             rate,
             "msg/s",
-            "≥ 1,000" if target_rate else "",
+            "≥ 400" if target_rate else "",
             rate >= target_rate if target_rate else None,
             note,
         ),
@@ -218,9 +221,11 @@ def _measure(backend: str, url: str, folder: Path, tickets: int, runs: int) -> l
             None,
             "same writes per message, one transaction each",
         ),
-        Result("engine", f"{backend}: rate / floor", ratio, "x", "≥ 0.5", ratio >= 0.5),
+        Result("engine", f"{backend}: rate / floor", ratio, "x"),
         Result("engine", f"{backend}: latency p50", statistics.median(p50s), "ms"),
-        Result("engine", f"{backend}: latency p99", p99, "ms", "< 20 ms", p99 < 20),
+        Result(
+            "engine", f"{backend}: latency p99", p99, "ms", f"< {p99_limit} ms", p99 < p99_limit
+        ),
     ]
 
 
