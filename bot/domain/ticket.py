@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from bot.domain import lifecycle
 from bot.domain.actors import Actor
 from bot.domain.procedure import Step
+from bot.domain.text import without_direction_controls
 
 TITLE_LENGTH = 120
 
@@ -130,7 +131,9 @@ class Ticket:
         now: datetime,
     ) -> Ticket:
         """A new ticket waiting for information; titled by the first line of what was said."""
-        first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+        # A title is shown inside other text (lists, digests): it may not turn that around.
+        clean = without_direction_controls(text)
+        first_line = next((line.strip() for line in clean.splitlines() if line.strip()), "")
         return cls(
             id=number,
             procedure_id=procedure_id,

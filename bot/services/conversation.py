@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import Config
 from bot.db.models import PendingQuestion
+from bot.domain.text import is_blank
 from bot.domain.ticket import Ticket
 from bot.procedures.store import ProcedureStore
 from bot.render import render
@@ -160,6 +161,8 @@ class Conversation:
         if not inc.is_private and not (inc.reply_to_bot or inc.mentions_bot):
             return None  # group chatter that isn't addressed to the bot
         text = _strip_mention(text, inc.bot_username)
+        if is_blank(text):  # zero-width spaces and fillers say nothing either
+            text = ""
         pending, ticket = asking.question_for_message(ctx)
         if pending is not None:
             return self._answer(ctx, pending, ticket, text)

@@ -447,6 +447,17 @@ def test_forged_button_data_gets_a_toast_and_an_audit_event_and_changes_nothing(
     assert h.ticket(1).updated_at == before
 
 
+def test_a_message_of_only_invisible_characters_is_empty_and_opens_nothing(h):
+    out = h.say(ANN, "\u200b\u2060\u3164 \ufeff")
+    assert "empty" in text_of(out).lower() or "tell me" in text_of(out).lower()
+    assert h.count(Ticket) == 0
+
+
+def test_direction_controls_never_reach_a_title(h):
+    h.say(ANN, "/new bug \u202eexe.tnemucod\u202c crashes")
+    assert h.ticket(1).title == "exe.tnemucod crashes"
+
+
 def test_two_messages_at_the_same_moment_both_land(h):
     h.say(ANN, "I need access to grafana please")
     h.say(ANN, "grafana")
