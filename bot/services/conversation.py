@@ -16,12 +16,14 @@ from sqlalchemy.orm import Session
 
 from bot.config import Config
 from bot.db.models import PendingQuestion
+from bot.domain.actors import SYSTEM
 from bot.domain.text import is_blank
 from bot.domain.ticket import Ticket
 from bot.procedures.store import ProcedureStore
 from bot.render import render
 from bot.services import (
     asking,
+    audit,
     core_commands,
     intake,
     question_buttons,
@@ -90,6 +92,22 @@ class Conversation:
         about_tickets = [d for d in delivered if d.reply.ticket_id is not None]
         if about_tickets:
             self.db.run(lambda session: records.remember_sent(session, about_tickets))
+
+    def left_unknown_chat(self, chat_id: int, title: str | None, now: datetime) -> None:
+        """The adapter left a group that is not the team's: the audit trail says so."""
+        self.db.run(
+            lambda session: audit.record(
+                session,
+                now=now,
+                actor=SYSTEM,
+                action="chat.left",
+                details={
+                    "chat_id": chat_id,
+                    "title": (title or "")[:200],
+                    "reason": "unknown chat",
+                },
+            )
+        )
 
     def commands(self) -> list[tuple[str, str]]:
         """Command names and summaries, for the chat's command menu."""

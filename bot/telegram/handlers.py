@@ -55,6 +55,9 @@ async def leave_unknown_chat(update: Update, context: ContextTypes.DEFAULT_TYPE)
         chat.id,
         chat.title,
     )
+    await asyncio.to_thread(
+        services_of(context).conversation.left_unknown_chat, chat.id, chat.title, _now()
+    )
     with suppress(TelegramError):
         await context.bot.send_message(
             chat.id,

@@ -26,6 +26,7 @@ class ScriptedConversation:
         self.team_chat_id = team_chat_id
         self.incoming: list[Incoming] = []
         self.sent: list[tuple[int | None, int, int]] = []
+        self.left: list[tuple[int, str | None]] = []
         self._lock = threading.Lock()
 
     def handle(self, incoming: Incoming) -> Outcome:
@@ -68,6 +69,10 @@ class ScriptedConversation:
     def messages_sent(self, delivered) -> None:
         with self._lock:
             self.sent += [(d.reply.ticket_id, d.chat_id, d.message_id) for d in delivered]
+
+    def left_unknown_chat(self, chat_id: int, title: str | None, now) -> None:
+        with self._lock:
+            self.left.append((chat_id, title))
 
 
 class FakeDatabase:
@@ -183,6 +188,7 @@ def test_a_group_that_is_not_the_teams_is_left_with_a_message(bot, services, fak
     fake_telegram.wait_for("leaveChat")
     assert fake_telegram.left_chats() == {elsewhere["id"]}
     assert services.conversation.incoming == []
+    assert services.conversation.left == [(elsewhere["id"], "Random group")]  # audited
 
 
 def test_being_added_to_an_unknown_group_makes_the_bot_leave(bot, fake_telegram, member):
