@@ -15,7 +15,7 @@ from typing import TextIO
 from bot.app import Services
 from bot.config import Config
 from bot.domain.actors import Actor
-from bot.render import html_to_text
+from bot.render import environment, html_to_text
 from bot.services.messages import Button, Incoming, Reply
 
 BOT_USERNAME = "sopbot"
@@ -78,7 +78,7 @@ class TerminalChat:
             )
         outcome = self.services.conversation.handle(incoming)
         if outcome.toast:
-            self._print(f"({outcome.toast})")
+            self._say("toast", toast=outcome.toast)
         for reply in outcome.replies:
             self._show(reply)
 
@@ -93,21 +93,19 @@ class TerminalChat:
     def _show(self, reply: Reply) -> None:
         text = html_to_text(reply.text)
         if reply.edit_message_id is not None:
-            self._print(f"  ↳ {text}")
+            self._say("edited", text=text)
             return
         message_id = self._take_id()
         if reply.chat_id != self.chat_id:
             name = next((c.name for c in self.config.chats if c.id == reply.chat_id), None)
-            self._print(f"[to {name or reply.chat_id}]")
+            self._say("elsewhere", chat=name or reply.chat_id)
         self._print(text)
         if reply.attachment is not None:
-            self._print(
-                f"[attachment: {reply.attachment.filename}, {len(reply.attachment.content)} bytes]"
-            )
+            self._say("attachment", attachment=reply.attachment)
         if reply.chat_id == self.chat_id and reply.buttons:
             self.buttons = [b for row in reply.buttons for b in row]
             self.button_message = message_id
-            self._print("  ".join(f"[{i}] {b.label}" for i, b in enumerate(self.buttons, 1)))
+            self._say("buttons", buttons=self.buttons)
         elif reply.chat_id == self.chat_id and reply.kind != "edit":
             self.buttons = []
         self.services.conversation.message_sent(reply, reply.chat_id, message_id, self.clock())
@@ -116,8 +114,21 @@ class TerminalChat:
         self.next_message_id += 1
         return self.next_message_id
 
+    def _say(self, what: str, **data: object) -> None:
+        """One line of the chat's own (`cli/chat.txt`), around what the bot says."""
+        self._print(words(what, **data))
+
     def _print(self, text: str) -> None:
         print(text, file=self.out, flush=True)
+
+
+def words(what: str, /, **data: object) -> str:
+    """The terminal chat's own words, `what` of `bot/templates/cli/chat.txt`.
+
+    Not `bot.render.render`, which trims the ends: here the indent of an edited message and the
+    bot's own text are kept exactly as they are.
+    """
+    return environment().get_template("cli/chat.txt").render(what=what, **data)
 
 
 def run_chat(
@@ -140,9 +151,7 @@ def run_chat(
     )
     interactive = stdin.isatty()
     if interactive:
-        print(
-            f"sopbot terminal chat as {user}. Type a message, /help, or Ctrl-D to quit.", file=out
-        )
+        print(words("welcome", user=user), file=out)
     while True:
         if interactive:
             print("> ", end="", file=out, flush=True)

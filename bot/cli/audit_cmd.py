@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import TextIO
 
-from bot.cli.common import Exit, load, services, subcommand
+from bot.cli.common import Exit, load, say, services, subcommand, words
 from bot.domain.audit_chain import GENESIS
 from bot.render import render
 from bot.services import export, review, verify
@@ -44,7 +44,7 @@ def parse_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+        raise argparse.ArgumentTypeError(words("audit", "bad_date", given=text)) from None
 
 
 def show_cmd(args) -> int:
@@ -66,14 +66,14 @@ def show_cmd(args) -> int:
             print(render("audit/show.txt", lines=batch))
             shown += len(batch)
     if not shown:
-        raise Exit(1, f"ticket #{args.ticket} has no audit events")
+        raise Exit(1, words("audit", "no_events", number=args.ticket))
     return 0
 
 
 def export_cmd(args) -> int:
     cfg = load(args)
     if args.since and args.until and args.until < args.since:
-        raise Exit(2, "--until is before --since")
+        raise Exit(2, words("common", "until_before_since"))
     flt = export.Filter(ticket_id=args.ticket, since=args.since, until=args.until)
     with services(cfg) as built, built.db.reading() as session:
         if args.output:
@@ -83,7 +83,7 @@ def export_cmd(args) -> int:
         else:
             count = export.export(session, sys.stdout, args.fmt, flt, cfg.tz)
             sys.stdout.flush()
-    print(f"exported {count} events", file=sys.stderr)
+    say("audit", "exported", count=count, file=sys.stderr)
     return 0
 
 
@@ -98,12 +98,12 @@ class ProgressBar:
         if now - self._last < 0.1 and done != total:
             return
         self._last = now
+        bar = None
         if total:
             filled = min(self.width, self.width * done // total)
             bar = "#" * filled + "-" * (self.width - filled)
-            self.stream.write(f"\rverifying [{bar}] {done}/{total}")
-        else:
-            self.stream.write(f"\rverifying {done}")
+        # "\r" goes back to the start of the line, so each drawing replaces the one before.
+        self.stream.write("\r" + words("audit", "verifying", bar=bar, done=done, total=total))
         self.stream.flush()
 
     def close(self) -> None:
@@ -124,11 +124,11 @@ def verify_cmd(args) -> int:
         if bar is not None:
             bar.close()
     if result.ok:
-        head = result.head if result.head != GENESIS else "(empty log)"
-        print(f"ok: {result.checked} events checked, the chain is intact; head {head}")
+        head = result.head if result.head != GENESIS else None
+        say("audit", "intact", checked=result.checked, head=head)
         return 0
-    print(f"FAILED at event {result.bad_id} ({result.kind}): {result.reason}")
-    print(f"{result.checked} events before it are intact", file=sys.stderr)
+    say("audit", "failed", event=result.bad_id, kind=result.kind, reason=result.reason)
+    say("audit", "intact_before", checked=result.checked, file=sys.stderr)
     return 1
 
 
@@ -139,4 +139,4 @@ def _verify_file(path: Path, bar) -> verify.VerifyResult:
             records = export.read(stream, fmt)
             return verify.check_rows(verify.rows_from_records(records), progress=bar)
     except (OSError, ValueError, KeyError) as e:
-        raise Exit(2, f"{path}: cannot read as an audit export: {e}") from None
+        raise Exit(2, words("audit", "unreadable_export", path=str(path), error=str(e))) from None

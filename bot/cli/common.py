@@ -1,4 +1,4 @@
-"""What every command needs: the config (exit 2 when it is unusable) and the services."""
+"""What every command needs: the config (exit 2 when it is unusable), the services, and words."""
 
 from __future__ import annotations
 
@@ -6,16 +6,36 @@ import argparse
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TextIO
 
 from bot.app import MigrationFailed, Services
 from bot.config import Config, ConfigError, load_config, mask_url
+from bot.render import render
+
+
+def words(family: str, what: str, /, **data: object) -> str:
+    """The sentence `what` of `bot/templates/cli/<family>.txt`, with `data` put into it."""
+    text = render(f"cli/{family}.txt", what=what, **data)
+    if not text:  # a code the template does not know would otherwise print an empty line
+        raise LookupError(f"cli/{family}.txt has no words for {what!r}")
+    return text
+
+
+def say(family: str, what: str, /, *, file: TextIO | None = None, **data: object) -> None:
+    """Print one sentence of `cli/<family>.txt` (to stdout unless `file` says otherwise)."""
+    print(words(family, what, **data), file=file or sys.stdout)
+
+
+def complain(message: str, file: TextIO | None = None) -> None:
+    """A message about what went wrong, on stderr, marked as sopbot's."""
+    print(words("common", "complaint", message=message), file=file or sys.stderr)
 
 
 class Exit(SystemExit):
     """Leave a command with a status after printing a message to stderr."""
 
     def __init__(self, code: int, message: str):
-        print(f"sopbot: {message}", file=sys.stderr)
+        complain(message)
         super().__init__(code)
 
 
@@ -23,7 +43,7 @@ def load(args: argparse.Namespace) -> Config:
     try:
         return load_config(getattr(args, "config", None))
     except ConfigError as e:
-        raise Exit(2, f"bad configuration: {e}") from None
+        raise Exit(2, words("common", "bad_configuration", error=str(e))) from None
 
 
 @contextmanager
@@ -42,7 +62,8 @@ def services(
     try:
         yield built
     except MigrationFailed as e:
-        raise Exit(1, f"could not migrate the database at {mask_url(e.url)}: {e.cause}") from e
+        said = words("common", "cannot_migrate", url=mask_url(e.url), cause=str(e.cause))
+        raise Exit(1, said) from e
     finally:
         built.close()
 

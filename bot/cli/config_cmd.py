@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from bot.cli.common import load, subcommand
+from bot.cli.common import load, say, subcommand
 from bot.config import describe
 
 
@@ -18,5 +18,5 @@ def register(sub, common) -> None:
 def check_config(args) -> int:
     cfg = load(args)
     print(yaml.safe_dump(describe(cfg), sort_keys=False, allow_unicode=True), end="")
-    print("configuration is valid")
+    say("config", "valid")
     return 0

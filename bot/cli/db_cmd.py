@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.cli.common import load, services, subcommand
+from bot.cli.common import load, say, services, subcommand
 from bot.config import mask_url
 from bot.services import schema
 
@@ -22,11 +22,11 @@ def upgrade(args) -> int:
     cfg = load(args)
     with services(cfg, migrate=True, revision=args.revision) as built:
         built.db  # noqa: B018 - opening it migrates it
-        print(f"database at {mask_url(cfg.database.url)} is at revision {built.revision}")
+        say("db", "at_revision", url=mask_url(cfg.database.url), revision=built.revision)
     return 0
 
 
 def current(args) -> int:
     with services(load(args), migrate=False) as built:
-        print(schema.current_revision(built.db) or "(empty: run `sopbot db upgrade`)")
+        say("db", "current", revision=schema.current_revision(built.db))
     return 0

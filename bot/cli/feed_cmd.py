@@ -16,7 +16,7 @@ from typing import TextIO
 
 import httpx
 
-from bot.cli.common import Exit, subcommand
+from bot.cli.common import Exit, complain, subcommand, words
 from bot.domain.durations import DurationError, parse_duration
 from bot.services.feed import MAX_LIMIT, continues
 
@@ -41,11 +41,11 @@ def register(sub, common) -> None:
 def run_tail(args) -> int:
     token = args.token or os.environ.get(ENV_TOKEN, "")
     if not token:
-        raise Exit(REFUSED, f"no token: pass --token or set ${ENV_TOKEN}")
+        raise Exit(REFUSED, words("feed", "no_token", env=ENV_TOKEN))
     try:
         interval = parse_duration(args.interval).total_seconds()
     except DurationError as e:
-        raise Exit(REFUSED, f"--interval: {e}") from None
+        raise Exit(REFUSED, words("feed", "bad_interval", error=str(e))) from None
     return tail(
         args.url,
         token,
@@ -79,7 +79,7 @@ def tail(
                     "/changes/head.json", headers={"If-None-Match": etag} if etag else {}
                 )
                 if head.status_code == 401:
-                    print("sopbot: the server refused the token (401)", file=err)
+                    complain(words("feed", "refused"), err)
                     return REFUSED
                 if head.status_code == 200:
                     etag = head.headers.get("etag")
@@ -97,7 +97,7 @@ def tail(
             return 130
         finally:
             if cursor:
-                print(f"sopbot: resume with --cursor {cursor}", file=err)
+                complain(words("feed", "resume", cursor=cursor), err)
 
 
 def _drain(
@@ -117,17 +117,13 @@ def _drain(
             params["since"] = since
         r = client.get("/changes", params=params)
         if r.status_code == 410:
-            print(f"sopbot: the server no longer knows cursor {cursor}:", file=err)
-            print(f"sopbot: {r.json().get('message', '')}", file=err)
+            complain(words("feed", "gone", cursor=cursor), err)
+            complain(r.json().get("message", ""), err)  # the server's own words: what to do now
             return GONE, None
         r.raise_for_status()
         page = r.json()
         if cursor and not continues(cursor, page):
-            print(
-                f"sopbot: the audit chain does not continue from cursor {cursor}: "
-                "an event was altered; stopping (check with `sopbot audit verify`)",
-                file=err,
-            )
+            complain(words("feed", "broken", cursor=cursor), err)
             return BROKEN, cursor
         for item in page["items"]:
             out.write(json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n")

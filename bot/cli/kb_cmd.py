@@ -6,7 +6,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
 from bot.app import Services
-from bot.cli.common import Exit, load, services, subcommand
+from bot.cli.common import Exit, load, services, subcommand, words
 from bot.config import Config
 from bot.render import render
 from bot.services import knowledge
@@ -27,7 +27,7 @@ def register(sub, common) -> None:
 
 def _services(cfg: Config) -> AbstractContextManager[Services]:
     if not cfg.database.url:
-        raise Exit(2, "no database configured (database.url or SOPBOT_DATABASE_URL)")
+        raise Exit(2, words("kb", "no_database"))
     return services(cfg)
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.cli.common import Exit, load, services, subcommand
+from bot.cli.common import Exit, load, say, services, subcommand, words
 from bot.domain.durations import format_duration
-from bot.domain.procedure import Condition, FieldSpec, Procedure
+from bot.domain.procedure import Procedure
 from bot.procedures import ProcedureError, ProcedureStore
 from bot.procedures.check import check_files, files_in
 from bot.procedures.schema import schema_text
+from bot.render import render
 from bot.words import display, expected_form
 
 
@@ -43,16 +44,14 @@ def list_procedures(args: argparse.Namespace) -> int:
     store = _store(args)
     summaries = store.summaries()
     if not summaries:
-        print(f"no procedures in {store.label}")
+        say("procedures", "none", folder=store.label)
         return 0
     width = max(len(s.id) for s in summaries)
     for s in summaries:
-        state = "valid" if s.valid else f"INVALID ({_count(len(s.problems), 'problem')})"
-        version = s.version[:8] or "-" * 8
-        print(f"{s.id:<{width}}  {version}  {state:<7}  {s.title}".rstrip())
+        say("procedures", "row", s=s, width=width)
     invalid = sum(not s.valid for s in summaries)
     if invalid:
-        print(f"{_count(invalid, 'invalid procedure')}; see: sopbot procedures check")
+        say("procedures", "invalid", invalid=invalid)
     return 0
 
 
@@ -65,19 +64,20 @@ def check_procedures(args: argparse.Namespace) -> int:
     else:
         store = _store(args)
         if not store.directory.is_dir():
-            raise Exit(1, f"the procedures folder {store.directory} does not exist")
+            raise Exit(1, words("procedures", "no_folder", folder=store.directory))
         files = files_in(store.directory, store.label)
     report = check_files(files)
     for problem in report.problems:
         print(problem)
-    if report.ok:
-        print(f"checked {_count(report.checked, 'procedure')}: all valid")
-        return 0
-    print(
-        f"checked {_count(report.checked, 'procedure')}: {len(report.invalid)} invalid, "
-        f"{_count(len(report.problems), 'problem')}"
+    say(
+        "procedures",
+        "checked",
+        ok=report.ok,
+        checked=report.checked,
+        invalid=len(report.invalid),
+        problems=len(report.problems),
     )
-    return 1
+    return 0 if report.ok else 1
 
 
 def show_procedure(args: argparse.Namespace) -> int:
@@ -98,100 +98,12 @@ def print_schema(args: argparse.Namespace) -> int:
 
 
 def outline(p: Procedure) -> list[str]:
-    """A procedure as a reporter and the team meet it, in plain text."""
-    lines = [f"{p.id}: {p.title} (version {p.short_version})"]
-    if p.description:
-        lines.append(p.description)
-    starts = []
-    if p.triggers.command:
-        starts.append(f"/new {p.triggers.command}")
-    if p.triggers.keywords:
-        starts.append("a first message mentioning " + ", ".join(p.triggers.keywords))
-    if starts:
-        lines.append("Starts with: " + ", or ".join(starts))
-    lines += ["", "Questions, in the order they are asked:"]
-    lines += _questions(p, p.fields) or ["  (none: the ticket opens at once)"]
-    if p.steps:
-        lines += ["", "Steps:"]
-        for n, step in enumerate(p.steps, 1):
-            notes = []
-            if step.role == "lead":
-                notes.append("leads only")
-            if step.optional:
-                notes.append("optional")
-            if step.requires:
-                notes.append("needs " + ", ".join(step.requires))
-            if step.when is not None:
-                notes.append("only when " + _condition(p, step.when))
-            suffix = f" ({'; '.join(notes)})" if notes else ""
-            lines.append(f"  {n}. {step.id}: {step.title}{suffix}")
-            lines += [f"     {line}" for line in step.instructions.splitlines()]
-    sla = _sla(p)
-    if sla:
-        lines += ["", "SLA: " + sla]
-    if p.resolution.fields:
-        lines += ["", "When resolving, the bot asks:"]
-        lines += _questions(p, p.resolution.fields)
-    return lines
-
-
-def _questions(p: Procedure, fields: tuple[FieldSpec, ...]) -> list[str]:
-    lines = []
-    for n, spec in enumerate(fields, 1):
-        lines.append(f"  {n}. {spec.name}: {spec.question}")
-        if spec.required_when is not None:
-            need = "asked only when " + _condition(p, spec.required_when)
-        else:
-            need = "required" if spec.required else "optional"
-        rules = [f"{spec.type}, {need}", "answer: " + expected_form(spec)]
-        rules += _limits(spec)
-        lines.append("     " + "; ".join(rules))
-        if spec.help:
-            first, *rest = spec.help.splitlines()
-            lines.append(f"     help: {first}")
-            lines += [f"           {line}" for line in rest]
-        if spec.example:
-            lines.append(f"     example: {spec.example}")
-    return lines
-
-
-def _limits(spec: FieldSpec) -> list[str]:
-    out = []
-    if spec.min is not None:
-        out.append(f"at least {display(spec, spec.min)}")
-    if spec.max is not None:
-        out.append(f"at most {display(spec, spec.max)}")
-    if spec.min_length is not None:
-        out.append(f"at least {spec.min_length} characters")
-    if spec.max_length is not None:
-        out.append(f"at most {spec.max_length} characters")
-    if spec.pattern:
-        out.append(f"must match {spec.pattern}")
-    return out
-
-
-def _condition(p: Procedure, c: Condition) -> str:
-    spec = p.field(c.field)
-    if c.present is not None:
-        return f"{c.field} is {'answered' if c.present else 'not answered'}"
-    if c.in_ is not None:
-        return f"{c.field} is " + " or ".join(display(spec, v) for v in c.in_)
-    return f"{c.field} is {display(spec, c.equals)}"
-
-
-def _sla(p: Procedure) -> str:
-    sla = p.sla
-    parts = []
-    if sla.due is not None:
-        parts.append(f"due within {format_duration(sla.due)}")
-    for rule in sla.rules:
-        parts.append(f"{format_duration(rule.due)} when {_condition(p, rule.when)}")
-    if sla.remind_every is not None:
-        parts.append(f"reminders every {format_duration(sla.remind_every)}")
-    if sla.escalate_after is not None:
-        parts.append(f"leads told after {_count(sla.escalate_after, 'reminder')}")
-    return "; ".join(parts)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+    """A procedure as a reporter and the team meet it, in plain text, line by line."""
+    text = render(
+        "cli/procedures_show.txt",
+        p=p,
+        display=display,
+        expected_form=expected_form,
+        compact=format_duration,
+    )
+    return text.split("\n")

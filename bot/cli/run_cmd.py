@@ -12,7 +12,7 @@ import sys
 from telegram.error import InvalidToken, NetworkError
 
 from bot.app import Services
-from bot.cli.common import Exit, load, services, subcommand
+from bot.cli.common import Exit, load, say, services, subcommand, words
 from bot.config import ENV_TOKEN, Config, mask_url
 from bot.procedures import ProcedureStore
 from bot.telegram.errors import install_log_redaction, redact, secrets_of
@@ -36,11 +36,7 @@ def run_bot(args) -> int:
         open_database(built)
         check_procedures(built.procedures)
         if not config.telegram.token:
-            print(
-                "sopbot: no Telegram token is configured, so this is the terminal chat.\n"
-                f"To run on Telegram, set {ENV_TOKEN} or telegram.token in the config file.",
-                file=sys.stderr,
-            )
+            say("run", "terminal_chat", env=ENV_TOKEN, file=sys.stderr)
             from bot.chat import run_chat
 
             return run_chat(built)
@@ -80,20 +76,20 @@ def run_telegram(built: Services) -> int:
     from bot.telegram.application import build_application, run
 
     tg = built.config.telegram
-    mode = f"webhook at {tg.webhook.url}" if tg.mode == "webhook" else "long polling"
+    webhook = tg.webhook.url if tg.mode == "webhook" else None
 
     def ready(username: str) -> None:
-        print(f"sopbot is running on Telegram as @{username} ({mode})", flush=True)
+        print(words("run", "running", username=username, webhook=webhook), flush=True)
 
     application = build_application(built, on_ready=ready)
     try:
         run(application, built.config)
     except InvalidToken as e:
-        raise Exit(2, f"Telegram refused the bot token; check {ENV_TOKEN} or telegram.token") from e
+        raise Exit(2, words("run", "token_refused", env=ENV_TOKEN)) from e
     except NetworkError as e:
         message = redact(str(e), secrets_of(tg.token))
-        raise Exit(1, f"cannot reach Telegram at {tg.base_url}: {message}") from e
+        raise Exit(1, words("run", "unreachable", url=tg.base_url, error=message)) from e
     except RuntimeError as e:  # webhook mode without its extra
         raise Exit(2, str(e)) from e
-    print("sopbot stopped", file=sys.stderr, flush=True)
+    print(words("run", "stopped"), file=sys.stderr, flush=True)
     return 0

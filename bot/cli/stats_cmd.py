@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.chart import weekly_chart
 from bot.cli.audit_cmd import parse_date
-from bot.cli.common import Exit, load, services, subcommand
+from bot.cli.common import Exit, load, say, services, subcommand, words
 from bot.render import render
 from bot.services import stats
 from bot.services.review import DEFAULT_STATS_DAYS, report_context
@@ -43,7 +43,7 @@ def stats_cmd(args) -> int:
     until_day = args.until or now.astimezone(tz).date()
     since_day = args.since or until_day - timedelta(days=DEFAULT_STATS_DAYS - 1)
     if until_day < since_day:
-        raise Exit(2, "--until is before --since")
+        raise Exit(2, words("common", "until_before_since"))
     since, until = stats.between_days(since_day, until_day, tz)
     with services(cfg) as built, built.db.reading() as session:
         if args.compare_previous:
@@ -59,5 +59,5 @@ def stats_cmd(args) -> int:
     else:
         print(render("stats/report.txt", report=report, **report_context(report, tz)))
     if args.chart:
-        print(f"chart written to {args.chart}", file=sys.stderr)
+        say("stats", "chart_written", path=args.chart, file=sys.stderr)
     return 0

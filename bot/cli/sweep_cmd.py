@@ -7,7 +7,7 @@ import sys
 from datetime import UTC, datetime
 
 from bot.app import Services
-from bot.cli.common import Exit, load, services, subcommand
+from bot.cli.common import Exit, load, say, services, subcommand, words
 from bot.config import ENV_TOKEN, Config
 from bot.render import html_to_text, shorten
 from bot.services.sweep import SweepReport, sweep
@@ -32,8 +32,7 @@ def parse_now(text: str | None, config: Config) -> datetime:
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
-        example = "2026-03-02T09:00+01:00"
-        raise Exit(2, f"--now: expected an ISO-8601 time like {example}, got {text!r}") from None
+        raise Exit(2, words("sweep", "bad_now", given=text)) from None
     return when.replace(tzinfo=config.tz) if when.tzinfo is None else when
 
 
@@ -43,11 +42,7 @@ def run(args) -> int:
     config = load(args)
     now = parse_now(args.now, config)
     if not args.dry_run and not config.telegram.token:
-        raise Exit(
-            2,
-            f"no Telegram token: set {ENV_TOKEN} or telegram.token in the config file "
-            "(or use --dry-run to see what would be sent)",
-        )
+        raise Exit(2, words("sweep", "no_token", env=ENV_TOKEN))
     configure_logging(config)
     with services(config) as built:
         open_database(built)
@@ -78,17 +73,12 @@ class _NoSender:
 
 
 def print_report(report: SweepReport) -> None:
-    verb = "would send" if report.dry_run else "sent"
-    print(f"sweep at {report.now.isoformat()}{' (dry run)' if report.dry_run else ''}")
+    say("sweep", "header", at=report.now.isoformat(), dry_run=report.dry_run)
     for s in report.sent:
-        numbers = ", ".join(f"#{n}" for n in s.ticket_ids) if s.kind != "daily" else ""
-        where = f"{verb} {s.kind} to chat {s.chat_id}"
-        if s.message_id is not None:
-            where += f" (message {s.message_id})"
-        print(f"{where}: {numbers or shorten(html_to_text(s.text), 80)}")
+        # A daily plan is about the whole team, so its opening words say what it was.
+        tickets = s.ticket_ids if s.kind != "daily" else ()
+        opening = shorten(html_to_text(s.text), 80)
+        say("sweep", "sent", sent=s, dry_run=report.dry_run, tickets=tickets, opening=opening)
     for f in report.failed:
-        print(f"failed {f.kind} to chat {f.chat_id}: {f.error}", file=sys.stderr)
-    print(
-        f"{report.reminded} ticket(s) reminded, {report.escalated} escalated, "
-        f"{report.deferred} deferred, {report.stopped} no longer chased"
-    )
+        say("sweep", "failed", failed=f, file=sys.stderr)
+    say("sweep", "totals", report=report)
