@@ -2,6 +2,9 @@
 
 Every key is declared once in `_SPEC`; anything else in the file is refused with the file, the key
 and what was expected. The bot token is never echoed back, not even in an error.
+
+One module on purpose: the declaration of every key, its checks and the typed result are read
+together whenever a key is added, and split apart they would have to repeat each key's name.
 """
 
 from __future__ import annotations

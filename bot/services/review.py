@@ -5,6 +5,9 @@ start of the log as a million events in, and a page never shifts when new events
 Buttons carry `a:<kind>:<key>:<cursor>`: kind `t` (ticket number), `u` (user id) or `d` (day,
 YYYYMMDD in the team's timezone); cursor `<id>` for the events after that id, `b<id>` for the
 events before it.
+
+One module, a little over 400 lines: both commands are the leads' only window on the audit
+trail, share its scopes and its lead-only checks, and change together.
 """
 
 from __future__ import annotations
