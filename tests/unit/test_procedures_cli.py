@@ -162,6 +162,25 @@ def test_check_reports_a_knowledge_template_that_does_not_exist(folder, capsys):
     assert run(capsys, "procedures", "check")[0] == 0
 
 
+def test_check_reports_a_pattern_that_cannot_run_safely_with_its_line(folder, capfd):
+    text = GOOD.replace("'^CHG-\\d+$'", "'^(CHG)-\\d+-\\1$'")
+    (folder / "access.yaml").write_text(text, encoding="utf-8")
+    assert cli.main(["procedures", "check"]) == 1
+    out, err = capfd.readouterr()  # at the descriptors: RE2 itself may write to stderr
+    assert out.splitlines() == [
+        "procedures/access.yaml:14:14: fields[2].pattern: cannot be run safely: a back-reference "
+        "(\\1) needs backtracking, which some answers could make run for minutes",
+        "checked 1 procedure: 1 invalid, 1 problem",
+    ]
+    assert err == ""
+
+
+def test_check_calls_a_backtracking_pattern_valid_because_it_cannot_stall(folder, capsys):
+    text = GOOD.replace("'^CHG-\\d+$'", "'^([a-z]+\\.?)+$'")
+    (folder / "access.yaml").write_text(text, encoding="utf-8")
+    assert run(capsys, "procedures", "check") == (0, "checked 1 procedure: all valid\n")
+
+
 def test_show_lists_the_questions_in_order_then_steps_and_sla(folder, capsys):
     code, out = run(capsys, "procedures", "show", "access", "--config", "config.yaml")
     assert code == 0
