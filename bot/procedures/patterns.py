@@ -78,10 +78,11 @@ def compile_pattern(pattern: str) -> Matcher:
 
 def _refused(pattern: str, reason: str) -> str:
     """Why RE2 refused a pattern: a mistake in it, or something only backtracking can run."""
-    invalid = _python_syntax_error(pattern)
-    if invalid is not None:
-        return invalid
     what, _, detail = reason.partition(": ")
+    invalid = _python_syntax_error(pattern)
+    # Python knows no \p{L} or \z, which RE2 does: then its "bad escape" would mislead.
+    if invalid is not None and "bad escape" not in invalid:
+        return invalid
     if what == "invalid escape sequence" and detail[1:].isdigit():
         return f"cannot be run safely: a back-reference ({detail}) {_NEEDS_BACKTRACKING}"
     if what == "invalid escape sequence" and detail in _UNSUPPORTED_ESCAPES:
@@ -104,6 +105,8 @@ def _refused(pattern: str, reason: str) -> str:
         )
     if what.startswith("pattern too large"):
         return "cannot be run safely: it is too large (fewer or smaller repetitions would do)"
+    if invalid is not None:
+        return f"not a valid regular expression: {reason}"
     return f"cannot be run safely: {reason}"
 
 

@@ -265,6 +265,7 @@ def test_a_pattern_that_only_backtracking_can_run_is_reported_saying_what(patter
         (r"(?x) a b", "the flag x in (?x) is not supported"),
         (r"(?#note)a", "comments (?#...) are not supported"),
         (r"^a{,3}$", "'{,3}' would match those characters themselves; write {0,3}"),
+        (r"^\p{Foo}$", r"invalid character class range: \p{Foo}"),
     ],
 )
 def test_a_pattern_the_safe_engine_cannot_run_as_meant_is_reported(pattern, words):
