@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -28,6 +27,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _USERNAME = re.compile(r"^@([A-Za-z][A-Za-z0-9_]{3,31})$")
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
+_PATTERNED = ("text", "email", "url", "user")
 
 
 class Reason(StrEnum):
@@ -71,12 +71,6 @@ class Rejected:
 Outcome = Accepted | Rejected
 
 
-@lru_cache(maxsize=512)
-def compiled(pattern: str) -> re.Pattern[str]:
-    """Compiled regexes are cached by their text, which is safe: the text is the regex."""
-    return re.compile(pattern)
-
-
 def _quoted(text: str) -> str:
     # Words quote the answer shortened; the audit event stores the answer itself beside it.
     return text[:200]
@@ -97,8 +91,9 @@ def parse_answer(spec: FieldSpec, raw: str, tz: ZoneInfo) -> Outcome:
 
 
 def _check_pattern(spec: FieldSpec, text: str, outcome: Accepted) -> Outcome:
-    patterned = spec.pattern and spec.type in ("text", "email", "url", "user")
-    if patterned and not compiled(spec.pattern).search(str(outcome.value)):
+    # The matcher came with the procedure and runs in linear time (bot.procedures.patterns).
+    matches = spec.matcher
+    if matches is not None and spec.type in _PATTERNED and not matches(str(outcome.value)):
         # Never the regex itself: people read the field's example or help instead.
         return Rejected(Reason.UNEXPECTED_FORM, {"example": spec.example, "help": spec.help})
     return outcome

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 FIELD_TYPES = (
     "text",
@@ -52,6 +52,17 @@ class Condition:
         return True
 
 
+class Matcher(Protocol):
+    """Whether an answer has the form a field's `pattern` describes.
+
+    `bot.procedures` builds one per pattern when it loads a procedure, with an engine whose time
+    grows only linearly with the answer: no pattern and no answer can stall the bot. The domain
+    only calls it and never compiles a pattern itself.
+    """
+
+    def __call__(self, text: str, /) -> bool: ...
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     name: str
@@ -67,6 +78,13 @@ class FieldSpec:
     max_length: int | None = None
     help: str | None = None
     example: str | None = None
+    # How `pattern` is run; fields compare and print by the pattern's text alone.
+    matcher: Matcher | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.pattern is not None and self.matcher is None:
+            # Never a silent fallback to a backtracking engine, nor an unchecked answer.
+            raise ValueError(f"field {self.name!r} has a pattern but no matcher to run it")
 
     def is_required(self, values: Mapping[str, Any]) -> bool:
         """Required outright, or because its `required_when` condition holds now."""

@@ -39,6 +39,17 @@ def parse_procedure(
     return build(root, procedure_id=procedure_id, version=version, path=path)
 
 
+def inside(folder: str | os.PathLike[str], path: str | os.PathLike[str]) -> Path | None:
+    """The real path of `path` if it is inside the real `folder`, else None.
+
+    A procedure file may be a symbolic link within its folder; one leading out of it could make
+    the bot (or `procedures check`, which prints what it reads) read any file, like a token.
+    """
+    root = os.path.realpath(folder)
+    real = os.path.realpath(path)
+    return Path(real) if os.path.commonpath([root, real]) == root else None
+
+
 class IsSymlink(Exception):
     """The file is a symbolic link, and the caller asked to be told before following it."""
 
@@ -86,7 +97,13 @@ def load_file(path: Path, label: str | None = None) -> Procedure:
     """Read and validate any procedure file (for `sopbot procedures check PATH`); id = file stem."""
     label = label or str(path)
     procedure_id = path.name.removesuffix(".yaml")
-    data = read_bytes(path, procedure_id, label)
+    real = inside(path.parent, path)
+    if real is None:
+        # Refused before anything is read, so nothing of the target can reach a report.
+        message = "a link to a file outside its folder; the bot refuses it, so it was not read"
+        problem = Problem(label, 0, 0, "", message)
+        raise ProcedureInvalid(procedure_id, [problem])
+    data = read_bytes(real, procedure_id, label)
     name_problem = None
     if not path.name.endswith(".yaml") or not is_procedure_id(procedure_id):
         name_problem = Problem(

@@ -17,6 +17,7 @@ from bot.domain.procedure import Procedure, Triggers
 from bot.procedures.errors import Problem, ProcedureError, ProcedureInvalid, ProcedureNotFound
 from bot.procedures.load import (
     IsSymlink,
+    inside,
     is_procedure_id,
     parse_procedure,
     read_bytes,
@@ -56,13 +57,12 @@ class ProcedureStore:
     def path_for(self, procedure_id: str) -> Path:
         """The file of a procedure id; ProcedureNotFound for anything that is not a plain id."""
         self._check_id(procedure_id)
-        root = os.path.realpath(self.directory)
-        real = os.path.realpath(os.path.join(root, procedure_id + SUFFIX))
         # The id cannot hold a separator, but the file could be a symlink pointing elsewhere.
-        if os.path.commonpath([root, real]) != root:
+        real = inside(self.directory, self.directory / (procedure_id + SUFFIX))
+        if real is None:
             message = f"{procedure_id}{SUFFIX} points outside the procedures folder; refused"
             raise ProcedureNotFound(procedure_id, [Problem(self.label, 0, 0, "", message)])
-        return Path(real)
+        return real
 
     def _check_id(self, procedure_id: str) -> None:
         if not is_procedure_id(procedure_id):

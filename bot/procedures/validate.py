@@ -7,7 +7,6 @@ asked later gets its own message rather than "unknown field".
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,13 +16,14 @@ from zoneinfo import ZoneInfo
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-from bot.domain.fields import Rejected, compiled, parse_answer
+from bot.domain.fields import Rejected, parse_answer
 from bot.domain.procedure import (
     FIELD_TYPES,
     ROLES,
     Condition,
     FieldSpec,
     KnowledgeSettings,
+    Matcher,
     Procedure,
     Resolution,
     Sla,
@@ -33,6 +33,7 @@ from bot.domain.procedure import (
 )
 from bot.procedures.errors import Problem, ProcedureInvalid
 from bot.procedures.nodes import BOOL, FLOAT, INT, NULL, Reader, TooComplex, describe
+from bot.procedures.patterns import PatternError, compile_pattern
 from bot.procedures.vocabulary import (
     COMMAND_RE,
     CONDITION,
@@ -246,7 +247,9 @@ class _Builder:
         extra: dict[str, Any] = {}
         extra["choices"] = self.choices(node, m, key, type_)
         if "pattern" in m:
-            extra["pattern"] = self.pattern(m["pattern"], f"{key}.pattern", type_)
+            compiled = self.pattern(m["pattern"], f"{key}.pattern", type_)
+            if compiled is not None:
+                extra["pattern"], extra["matcher"] = compiled
         extra.update(self.bounds(m, key, type_, ("min", "max"), RANGE_TYPES))
         extra.update(self.bounds(m, key, type_, ("min_length", "max_length"), LENGTH_TYPES))
         required = True
@@ -320,7 +323,8 @@ class _Builder:
             values.append(value)
         return tuple(values)
 
-    def pattern(self, node: Node, key: str, type_: str | None) -> str | None:
+    def pattern(self, node: Node, key: str, type_: str | None) -> tuple[str, Matcher] | None:
+        """The pattern as written and the matcher that runs it, which no answer can stall."""
         r = self.r
         text = r.text(node, key, strip=False)
         if text is None:
@@ -334,16 +338,10 @@ class _Builder:
             )
             return None
         try:
-            compiled(text)
-        except (re.error, ValueError, OverflowError, RecursionError) as e:
-            r.report(node, key, f"not a valid regular expression: {e}")
+            return text, compile_pattern(text)
+        except PatternError as e:
+            r.report(node, key, str(e))
             return None
-        except Warning as e:
-            # Only where warnings are errors (the test suite): `re` warns about ambiguous sets
-            # like '[[a]'. Elsewhere it prints the warning and the pattern works as written.
-            r.report(node, key, f"ambiguous regular expression: {e}")
-            return None
-        return text
 
     def bounds(
         self, m: dict[str, Node], key: str, type_: str | None, names: tuple[str, str], types

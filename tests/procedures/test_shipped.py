@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -74,6 +75,20 @@ def test_every_question_renders_with_the_form_of_answer_expected(procedure_id):
                 assert isinstance(parse_answer(spec, choice, ZoneInfo("UTC")), Accepted)
     for step in p.steps:
         assert f"{step.id}: {step.title}" in text
+
+
+@pytest.mark.parametrize("procedure_id", SHIPPED)
+def test_every_shipped_pattern_judges_a_hostile_answer_at_once(procedure_id):
+    p = store.load(procedure_id)
+    hostile = "a" * 4000 + "!"
+    for spec in (*p.fields, *p.resolution.fields):
+        if spec.pattern is None:
+            continue
+        start = time.perf_counter()
+        parse_answer(spec, hostile, ZoneInfo("UTC"))
+        assert time.perf_counter() - start < 2
+        if spec.example is not None:
+            assert isinstance(parse_answer(spec, spec.example, ZoneInfo("UTC")), Accepted)
 
 
 def test_the_committed_schema_is_current():

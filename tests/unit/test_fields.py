@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import time
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.domain.fields import Accepted, Reason, Rejected, parse_answer
+from bot.domain.fields import MAX_ANSWER_LENGTH, Accepted, Reason, Rejected, parse_answer
 from bot.domain.procedure import FieldSpec
+from bot.procedures.patterns import compile_pattern
 from bot.words import display, rejection
 
 TZ = ZoneInfo("Europe/Berlin")
 
 
 def spec(**kw) -> FieldSpec:
+    if kw.get("pattern") is not None:
+        kw["matcher"] = compile_pattern(kw["pattern"])  # as the loader does
     return FieldSpec(name=kw.pop("name", "f"), question="?", **kw)
 
 
@@ -158,3 +162,49 @@ def test_values_are_displayed_as_people_write_them():
     assert display(spec(type="duration"), 5400) == "1 hour 30 minutes"
     assert display(spec(type="number"), 2.0) == "2"
     assert display(None, None) == "—"
+
+
+# Patterns that backtrack: the answer is judged at once, never after minutes -------------------
+
+BACKTRACKING = r"^([a-z]+\.?)+$"  # exponential in Python's `re` on 'aaaa…a!'
+
+
+def judged_within_bounds(field: FieldSpec, raw: str):
+    """The outcome, and proof it came fast: generous, since a backtracking engine takes minutes."""
+    start = time.perf_counter()
+    outcome = parse_answer(field, raw, TZ)
+    assert time.perf_counter() - start < 2
+    return outcome
+
+
+def test_a_backtracking_pattern_refuses_a_hostile_answer_at_once():
+    field = spec(pattern=BACKTRACKING, example="jane.doe")
+    outcome = judged_within_bounds(field, "a" * 34 + "!")
+    assert outcome == Rejected(Reason.UNEXPECTED_FORM, {"example": "jane.doe", "help": None})
+
+
+def test_a_backtracking_pattern_still_accepts_what_it_describes():
+    field = spec(pattern=BACKTRACKING)
+    assert judged_within_bounds(field, "jane.doe.") == Accepted("jane.doe.")
+    assert judged_within_bounds(field, "a" * 4000 + ".b") == Accepted("a" * 4000 + ".b")
+
+
+def test_the_longest_hostile_answer_is_refused_at_once():
+    field = spec(pattern=BACKTRACKING)
+    longest = judged_within_bounds(field, "a" * (MAX_ANSWER_LENGTH - 1) + "!")
+    assert isinstance(longest, Rejected) and longest.code == Reason.UNEXPECTED_FORM
+    longer = judged_within_bounds(field, "a" * 9_999 + "!")
+    assert longer == Rejected(Reason.TOO_LONG, {"length": 10_000, "max": MAX_ANSWER_LENGTH})
+
+
+def test_the_matcher_itself_is_linear_even_beyond_the_longest_answer():
+    matches = compile_pattern(BACKTRACKING)
+    start = time.perf_counter()
+    assert not matches("a" * 9_999 + "!")
+    assert matches("a." * 5_000)
+    assert time.perf_counter() - start < 2
+
+
+def test_a_field_with_a_pattern_cannot_exist_without_its_matcher():
+    with pytest.raises(ValueError, match="no matcher"):
+        FieldSpec(name="f", question="?", pattern=BACKTRACKING)

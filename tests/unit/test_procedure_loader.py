@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 from textwrap import dedent
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.domain.fields import Accepted, Reason, Rejected, parse_answer
 from bot.procedures import (
     Problem,
     ProcedureInvalid,
@@ -224,6 +227,82 @@ def test_a_bad_regular_expression_is_reported():
         f"{LABEL}:5:14: fields[0].pattern: not a valid regular expression: missing ), "
         "unterminated subpattern at position 1"
     )
+
+
+def with_pattern(pattern: str) -> str:
+    """A procedure whose one field has `pattern`, written on line 5 from column 14."""
+    return f"title: A\nfields:\n  - name: ref\n    question: Ref?\n    pattern: '{pattern}'\n"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "what"),
+    [
+        (r"^(a+)\1$", r"a back-reference (\1)"),
+        (r"^(?P<x>a)(?P=x)$", "a back-reference by name (?P=name)"),
+        (r"^a(?=b)", "a look-ahead (?=...)"),
+        (r"^a(?!b)", "a negative look-ahead (?!...)"),
+        (r"(?<=a)b", "a look-behind (?<=...)"),
+        (r"(?<!a)b", "a negative look-behind (?<!...)"),
+        (r"^(?>a+)b", "an atomic group (?>...)"),
+        (r"^a++b", "a possessive repetition (++)"),
+        (r"^(a)?(?(1)b|c)$", "a conditional group (?(1)...|...)"),
+    ],
+)
+def test_a_pattern_that_only_backtracking_can_run_is_reported_saying_what(pattern, what):
+    assert only_problem(with_pattern(pattern)) == (
+        f"{LABEL}:5:14: fields[0].pattern: cannot be run safely: {what} needs backtracking, "
+        "which some answers could make run for minutes"
+    )
+
+
+@pytest.mark.parametrize(
+    ("pattern", "words"),
+    [
+        (r"^a{1001}$", "it repeats too often ({1001}; at most 1000 in all"),
+        (r"^((a{100}){100}){100}$", "it repeats too often"),
+        (r"^CHG-\d+\Z", r"\Z is not supported; write \z or $ for the end of the answer"),
+        (r"^\u00e9$", r"\u is not supported; write the character itself"),
+        (r"(?x) a b", "the flag x in (?x) is not supported"),
+        (r"(?#note)a", "comments (?#...) are not supported"),
+        (r"^a{,3}$", "'{,3}' would match those characters themselves; write {0,3}"),
+        (r"^\p{Foo}$", r"invalid character class range: \p{Foo}"),
+    ],
+)
+def test_a_pattern_the_safe_engine_cannot_run_as_meant_is_reported(pattern, words):
+    message = only_problem(with_pattern(pattern))
+    assert message.startswith(f"{LABEL}:5:14: fields[0].pattern: ")
+    assert words in message
+    assert "Traceback" not in message and "b'" not in message
+
+
+def test_a_procedure_with_an_unsafe_pattern_is_refused_by_the_bot(tmp_path):
+    write(tmp_path, "access", with_pattern(r"^(a+)\1$"))
+    with pytest.raises(ProcedureInvalid) as caught:
+        ProcedureStore(tmp_path, label="procedures").load("access")
+    assert [str(p) for p in caught.value.problems] == [
+        r"procedures/access.yaml:5:14: fields[0].pattern: cannot be run safely: a back-reference "
+        r"(\1) needs backtracking, which some answers could make run for minutes"
+    ]
+
+
+def test_a_backtracking_pattern_loads_and_its_field_answers_at_once(tmp_path):
+    write(tmp_path, "access", with_pattern(r"^([a-z]+\.?)+$"))
+    ref = ProcedureStore(tmp_path).load("access").field("ref")
+    start = time.perf_counter()
+    refused = parse_answer(ref, "a" * 34 + "!", ZoneInfo("UTC"))
+    accepted = parse_answer(ref, "jane.doe", ZoneInfo("UTC"))
+    assert time.perf_counter() - start < 2  # Python's `re` would take minutes
+    assert isinstance(refused, Rejected) and refused.code == Reason.UNEXPECTED_FORM
+    assert accepted == Accepted("jane.doe")
+
+
+def test_a_pattern_may_use_the_safe_engine_s_own_classes():
+    procedure = parse_procedure(
+        with_pattern(r"^\p{L}+$").encode(), procedure_id="access", path=LABEL
+    )
+    ref = procedure.field("ref")
+    assert parse_answer(ref, "Müller", ZoneInfo("UTC")) == Accepted("Müller")
+    assert isinstance(parse_answer(ref, "M1", ZoneInfo("UTC")), Rejected)
 
 
 def test_a_pattern_on_a_field_that_ignores_patterns_is_reported():

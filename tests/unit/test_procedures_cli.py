@@ -162,6 +162,54 @@ def test_check_reports_a_knowledge_template_that_does_not_exist(folder, capsys):
     assert run(capsys, "procedures", "check")[0] == 0
 
 
+def test_check_reports_a_pattern_that_cannot_run_safely_with_its_line(folder, capfd):
+    text = GOOD.replace("'^CHG-\\d+$'", "'^(CHG)-\\d+-\\1$'")
+    (folder / "access.yaml").write_text(text, encoding="utf-8")
+    assert cli.main(["procedures", "check"]) == 1
+    out, err = capfd.readouterr()  # at the descriptors: RE2 itself may write to stderr
+    assert out.splitlines() == [
+        "procedures/access.yaml:14:14: fields[2].pattern: cannot be run safely: a back-reference "
+        "(\\1) needs backtracking, which some answers could make run for minutes",
+        "checked 1 procedure: 1 invalid, 1 problem",
+    ]
+    assert err == ""
+
+
+def test_check_calls_a_backtracking_pattern_valid_because_it_cannot_stall(folder, capsys):
+    text = GOOD.replace("'^CHG-\\d+$'", "'^([a-z]+\\.?)+$'")
+    (folder / "access.yaml").write_text(text, encoding="utf-8")
+    assert run(capsys, "procedures", "check") == (0, "checked 1 procedure: all valid\n")
+
+
+SECRET = "SOPBOT_TELEGRAM_TOKEN=123456:FAKE-secret-never-printed\n"
+
+
+@pytest.mark.parametrize("paths", [(), ("procedures",), ("procedures/leak.yaml",)])
+def test_check_refuses_a_symlink_out_of_the_folder_without_reading_it(folder, capsys, paths):
+    env = folder.parent / "bot.env"
+    env.write_text(SECRET, encoding="utf-8")
+    (folder / "leak.yaml").symlink_to(env)
+    code, out = run(capsys, "procedures", "check", *paths)
+    assert code == 1
+    assert "FAKE-secret" not in out and "123456" not in out
+    lines = out.splitlines()
+    assert lines[0] == (
+        "procedures/leak.yaml: a link to a file outside its folder; the bot refuses it, "
+        "so it was not read"
+    )
+    assert lines[-1].startswith("checked ") and "1 invalid" in lines[-1]
+
+
+def test_check_follows_a_symlink_within_the_folder_as_the_bot_does(folder, capsys):
+    (folder / "access-v2.yaml").symlink_to(folder / "access.yaml")
+    code, out = run(capsys, "procedures", "check")
+    assert code == 1  # read through the link: two files with one command
+    assert out.splitlines()[0] == (
+        "procedures/access-v2.yaml: triggers.command: 'access' is also the command of access, "
+        "so '/new access' never picks this one"
+    )
+
+
 def test_show_lists_the_questions_in_order_then_steps_and_sla(folder, capsys):
     code, out = run(capsys, "procedures", "show", "access", "--config", "config.yaml")
     assert code == 0
