@@ -19,6 +19,7 @@ from bot.services import sweep as overdue
 from bot.services.context import Registry
 from bot.services.conversation import Conversation
 from bot.services.database import Database
+from bot.services.outbox import Outbox
 
 Install = Callable[[Registry], None]
 
@@ -90,6 +91,11 @@ class Services:
         for install in FEATURES:
             install(registry)
         return conversation
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        """What the bot owes people, for the sender to deliver."""
+        return Outbox(self.db, self.config)
 
     @property
     def registry(self) -> Registry:

@@ -7,11 +7,13 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -248,6 +250,50 @@ class CatchupCursor(Base):
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+_OWED = text("sent_at IS NULL AND failed_at IS NULL")
+
+
+class OutboxMessage(Base):
+    """A message the bot owes someone, stored with the change that made it owed; the sender
+    delivers it (in order per chat, within Telegram's limits) and records where it landed."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(30))
+    ticket_id: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    buttons: Mapped[Any] = mapped_column(JSONText)  # rows of [label, data]
+    reply_to: Mapped[int | None] = mapped_column(BigInteger)
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    edit_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    attachment_name: Mapped[str | None] = mapped_column(String(200))
+    attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
+    attachment_is_photo: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Not to be sent before this moment: Telegram's "retry after", or back-off after a failure.
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # A sender's claim: nobody else sends it before then (a sender that died lets it go).
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        # The sender's one query: what is still owed, chat by chat, oldest first. Partial, so
+        # the index holds only the few messages not yet sent.
+        Index(
+            "ix_outbox_owed",
+            "chat_id",
+            "id",
+            postgresql_where=_OWED,
+            sqlite_where=_OWED,
+        ),
+    )
 
 
 class Setting(Base):

@@ -26,6 +26,7 @@ from bot.services import (
     audit,
     core_commands,
     intake,
+    outbox,
     question_buttons,
     records,
     starting,
@@ -124,6 +125,13 @@ class Conversation:
     # --- routing ----------------------------------------------------------------------------
 
     def _handle(self, session: Session, incoming: Incoming) -> Outcome:
+        outcome = self._decide(session, incoming)
+        # What the message makes the bot owe is stored with it: sent until sent.
+        outbox.owe(session, outcome.replies, incoming.now)
+        outcome.owed = True
+        return outcome
+
+    def _decide(self, session: Session, incoming: Incoming) -> Outcome:
         ctx = Ctx(
             session=session,
             incoming=incoming,

@@ -76,3 +76,6 @@ class Outcome:
 
     replies: list[Reply] = field(default_factory=list)
     toast: str | None = None
+    # The replies are stored in the outbox, to be sent by its sender; otherwise (nothing could
+    # be stored: the database was busy) the adapter sends them itself, once.
+    owed: bool = False

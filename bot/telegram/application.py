@@ -38,6 +38,7 @@ from bot.telegram import handlers
 from bot.telegram.commands import menu
 from bot.telegram.concurrency import PerChatUpdateProcessor
 from bot.telegram.errors import on_error
+from bot.telegram.sender import OutboxSender
 from bot.telegram.sweep_job import schedule_sweeps
 
 log = logging.getLogger(__name__)
@@ -167,10 +168,22 @@ async def _post_init(application: Application) -> None:
     except TelegramError as e:
         log.warning("could not register the command list with Telegram: %s", e)
     log.info("connected to Telegram as @%s", bot.username)
+    _start_sender(application, services)
     _start_http(application, services)
     on_ready = application.bot_data.get("on_ready")
     if on_ready is not None:
         on_ready(bot.username)
+
+
+def _start_sender(application: Application, services: Services) -> None:
+    """The outbox's sender: what the bot owes people goes out from here, until sent."""
+    sender = OutboxSender(application.bot, services.outbox)
+    stop = asyncio.Event()
+    task = asyncio.get_running_loop().create_task(sender.run(stop))
+    task.add_done_callback(_report_end("the outbox's sender"))
+    application.bot_data["sender"] = sender
+    application.bot_data["sender_task"] = (stop, task)
+    sender.wake()  # what was owed before a restart goes out now
 
 
 def _start_http(application: Application, services: Services) -> None:
@@ -182,14 +195,17 @@ def _start_http(application: Application, services: Services) -> None:
 
     stop = asyncio.Event()
     task = asyncio.get_running_loop().create_task(serve(config, services, stop))
-    task.add_done_callback(_report_http_end)
+    task.add_done_callback(_report_end("the change feed's HTTP server"))
     application.bot_data["http"] = (stop, task)
     log.info("change feed on http://%s:%d", config.http.listen, config.http.port)
 
 
-def _report_http_end(task: asyncio.Task) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("the change feed's HTTP server stopped: %s", task.exception())
+def _report_end(what: str) -> Callable[[asyncio.Task], None]:
+    def report(task: asyncio.Task) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s stopped: %s", what, task.exception())
+
+    return report
 
 
 async def _refresh_knowledge(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -205,6 +221,12 @@ async def _refresh_knowledge(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _post_stop(application: Application) -> None:
+    sending = application.bot_data.pop("sender_task", None)
+    if sending is not None:
+        stop, task = sending
+        stop.set()
+        with contextlib.suppress(Exception):
+            await task
     http = application.bot_data.pop("http", None)
     if http is not None:
         stop, task = http

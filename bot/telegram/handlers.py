@@ -19,7 +19,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.app import Services
 from bot.render import render
-from bot.services.messages import Incoming
+from bot.services.messages import Incoming, Outcome
 from bot.telegram import convert
 from bot.telegram.send import deliver
 
@@ -100,7 +100,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     # The toast and the replies do not wait for each other: the person sees both sooner.
     results = await asyncio.gather(
         query.answer(outcome.toast[:TOAST_LIMIT] if outcome.toast else None),
-        deliver(context.bot, outcome.replies, services.conversation),
+        _send(context, outcome),
         return_exceptions=True,
     )
     for result in results:
@@ -111,7 +111,17 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _converse(context: ContextTypes.DEFAULT_TYPE, incoming: Incoming) -> None:
     services = services_of(context)
     outcome = await asyncio.to_thread(services.conversation.handle, incoming)
-    await deliver(context.bot, outcome.replies, services.conversation)
+    await _send(context, outcome)
+
+
+async def _send(context: ContextTypes.DEFAULT_TYPE, outcome: Outcome) -> None:
+    """Replies the engine stored as owed go out through the outbox's sender; others (nothing
+    could be stored) are sent here, once."""
+    sender = context.bot_data.get("sender")
+    if outcome.owed and sender is not None:
+        sender.wake()
+        return
+    await deliver(context.bot, outcome.replies, services_of(context).conversation)
 
 
 def _now() -> datetime:

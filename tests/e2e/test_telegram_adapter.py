@@ -75,6 +75,13 @@ class ScriptedConversation:
             self.left.append((chat_id, title))
 
 
+class EmptyOutbox:
+    """The stand-in engine owes nothing through the outbox: it answers with replies to send."""
+
+    def claim(self, now):
+        return []
+
+
 class FakeDatabase:
     disposed = False
 
@@ -87,6 +94,7 @@ class Services:
     config: Config
     conversation: ScriptedConversation
     db: FakeDatabase = field(default_factory=FakeDatabase)
+    outbox: EmptyOutbox = field(default_factory=EmptyOutbox)
     procedures: Any = None
 
     def close(self) -> None:

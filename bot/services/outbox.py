@@ -1,0 +1,277 @@
+"""What the bot owes people, stored with the change that makes it owed and sent until it is sent.
+
+The engine writes its replies here in the transaction of the message that caused them
+(`owe`): if that transaction commits, the replies exist; if not, neither do they. A sender (the
+Telegram adapter's `OutboxSender`) then works through the outbox:
+
+- `claim` takes, chat by chat, the oldest messages still owed that nobody else holds, and
+  leases them for a while. A chat's messages are claimed only as a prefix of its queue, so they
+  go out in the order they were written even with several senders; a message that must wait
+  (Telegram said "retry after") holds back the ones after it in that chat.
+- `sent` records where a message landed (and, for messages about a ticket, that a reply to it
+  reaches the ticket), in one transaction.
+- `later` puts a message back with a time before which it is not tried again.
+- `refused` gives up on a message Telegram will never take (the person blocked the bot, the
+  chat is gone): the audit trail says so and the leads are told, once per chat and day.
+
+A sender that dies leaves its claims to run out; the messages are claimed again and sent. The
+one gap is a sender that dies after Telegram took a message and before `sent` committed: that
+message is sent twice. Nothing is ever lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from bot.config import Config
+from bot.db.models import OutboxMessage, Person
+from bot.domain.actors import SYSTEM
+from bot.render import render
+from bot.services import audit, records
+from bot.services.database import Database
+from bot.services.messages import Attachment, Button, Delivered, Reply
+
+LEASE = timedelta(seconds=10)  # a live sender renews its claims; a dead one's run out soon
+CLAIM_LIMIT = 200  # messages looked at in one claim
+GIVE_UP_AFTER = timedelta(days=1)  # a message that could not be sent for this long is refused
+LEADS_TOLD_EVERY = timedelta(days=1)  # about one chat that refuses messages
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A claimed message that went out, as these Telegram messages, at `at`."""
+
+    owed: Owed
+    message_ids: tuple[int, ...]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Owed:
+    """A message claimed for sending: its row id, what to send, and how often it was tried."""
+
+    id: int
+    reply: Reply
+    attempts: int
+    created_at: datetime
+
+
+def owe(session: Session, replies: Sequence[Reply], now: datetime) -> None:
+    """Store `replies` as owed, in the caller's transaction."""
+    session.add_all(_row(reply, now) for reply in replies)
+
+
+def _row(reply: Reply, now: datetime) -> OutboxMessage:
+    attachment = reply.attachment
+    return OutboxMessage(
+        chat_id=reply.chat_id,
+        kind=reply.kind,
+        ticket_id=reply.ticket_id,
+        text=reply.text,
+        buttons=[[[b.label, b.data] for b in row] for row in reply.buttons],
+        reply_to=reply.reply_to,
+        thread_id=reply.thread_id,
+        edit_message_id=reply.edit_message_id,
+        attachment_name=attachment.filename if attachment else None,
+        attachment=attachment.content if attachment else None,
+        attachment_is_photo=attachment.is_photo if attachment else False,
+        created_at=now,
+        not_before=now,
+        attempts=0,
+    )
+
+
+def _reply(row: OutboxMessage) -> Reply:
+    attachment = None
+    if row.attachment is not None:
+        attachment = Attachment(
+            row.attachment_name or "file", row.attachment, row.attachment_is_photo
+        )
+    return Reply(
+        chat_id=row.chat_id,
+        text=row.text,
+        buttons=tuple(tuple(Button(label, data) for label, data in r) for r in row.buttons),
+        reply_to=row.reply_to,
+        thread_id=row.thread_id,
+        ticket_id=row.ticket_id,
+        kind=row.kind,
+        edit_message_id=row.edit_message_id,
+        attachment=attachment,
+    )
+
+
+_OWED = and_(OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None))
+
+
+class Outbox:
+    """The sender's side of the outbox, one transaction per call."""
+
+    def __init__(self, db: Database, config: Config):
+        self.db = db
+        self.config = config
+
+    def claim(self, now: datetime, *, limit: int = CLAIM_LIMIT) -> list[Owed]:
+        """Lease the messages that may be sent now, oldest first, a prefix of each chat's
+        queue; nobody else claims them until the lease runs out."""
+        return self.db.run(lambda session: self._claim(session, now, limit))
+
+    def _claim(self, session: Session, now: datetime, limit: int) -> list[Owed]:
+        free = or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now)
+        query = (
+            select(OutboxMessage)
+            .where(_OWED, free, OutboxMessage.not_before <= now)
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        candidates = list(session.scalars(query))
+        if not candidates:
+            return []
+        chats = {row.chat_id for row in candidates}
+        # Every message still owed in those chats, claimed or not: a chat's message may go only
+        # when every older one of the same chat goes with it (or went already).
+        queued = session.execute(
+            select(OutboxMessage.chat_id, OutboxMessage.id)
+            .where(_OWED, OutboxMessage.chat_id.in_(chats))
+            .order_by(OutboxMessage.id)
+        ).all()
+        mine = {row.id: row for row in candidates}
+        taken: list[OutboxMessage] = []
+        blocked: set[int] = set()
+        for chat_id, message_id in queued:
+            if chat_id in blocked:
+                continue
+            row = mine.get(message_id)
+            if row is None:
+                blocked.add(chat_id)
+            else:
+                taken.append(row)
+        until = now + LEASE
+        for row in taken:
+            row.claimed_until = until
+        return [Owed(row.id, _reply(row), row.attempts, row.created_at) for row in taken]
+
+    def sent(self, done: Sequence[Sent]) -> None:
+        """These messages went out: where each landed, and for messages about a ticket, that
+        a reply to them reaches the ticket. One transaction for the lot."""
+
+        def work(session: Session) -> None:
+            delivered: list[Delivered] = []
+            for s in done:
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == s.owed.id)
+                    .values(
+                        sent_at=s.at,
+                        claimed_until=None,
+                        message_id=s.message_ids[0] if s.message_ids else None,
+                    )
+                )
+                if s.owed.reply.ticket_id is not None:
+                    delivered += [
+                        Delivered(s.owed.reply, s.owed.reply.chat_id, m, s.at)
+                        for m in s.message_ids
+                    ]
+            if delivered:
+                records.remember_sent(session, delivered)
+
+        if done:
+            self.db.run(work)
+
+    def later(self, owed: Owed, until: datetime, error: str, now: datetime) -> None:
+        """Not now: try again from `until` (Telegram's "retry after", or a back-off)."""
+
+        def work(session: Session) -> None:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == owed.id, _OWED)
+                .values(
+                    not_before=until,
+                    claimed_until=None,
+                    attempts=OutboxMessage.attempts + 1,
+                    error=error[:1000],
+                )
+            )
+
+        self.db.run(work)
+
+    def renew(self, ids: Sequence[int], now: datetime) -> None:
+        """The sender is alive and still holds these: keep them claimed for another lease."""
+
+        def work(session: Session) -> None:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(list(ids)), _OWED)
+                .values(claimed_until=now + LEASE)
+            )
+
+        if ids:
+            self.db.run(work)
+
+    def release(self, owed: Sequence[Owed]) -> None:
+        """Claimed but not tried (an older message of the chat must wait): free them now."""
+
+        def work(session: Session) -> None:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_([o.id for o in owed]), _OWED)
+                .values(claimed_until=None)
+            )
+
+        if owed:
+            self.db.run(work)
+
+    def refused(self, owed: Owed, error: str, now: datetime) -> None:
+        """Telegram will never take this message: audit it, and tell the leads once a day per
+        chat (never about the leads' own chat, which could not receive it either)."""
+
+        def work(session: Session) -> None:
+            row = session.get(OutboxMessage, owed.id, with_for_update=True)
+            if row is None or row.sent_at is not None or row.failed_at is not None:
+                return
+            row.failed_at, row.claimed_until, row.error = now, None, error[:1000]
+            audit.record(
+                session,
+                now=now,
+                actor=SYSTEM,
+                action="message.undeliverable",
+                ticket_id=row.ticket_id,
+                details={"chat_id": row.chat_id, "kind": row.kind, "error": error[:300]},
+            )
+            if self._leads_told_lately(session, row.chat_id, now):
+                return
+            person = session.get(Person, row.chat_id)  # a private chat's id is its person's
+            text = render("chat/undeliverable.html", who=person.name if person else None)
+            owe(session, [Reply(chat_id=c, text=text, kind="leads") for c in self._leads(row)], now)
+
+        self.db.run(work)
+
+    def _leads(self, row: OutboxMessage) -> list[int]:
+        targets = [self.config.chats[0].id] if self.config.chats else sorted(self.config.leads)
+        return [c for c in targets if c != row.chat_id]
+
+    def _leads_told_lately(self, session: Session, chat_id: int, now: datetime) -> bool:
+        """Whether the leads already heard about this chat refusing messages today."""
+        since = now - LEADS_TOLD_EVERY
+        told = session.scalar(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.chat_id == chat_id,
+                OutboxMessage.failed_at.is_not(None),
+                OutboxMessage.failed_at >= since,
+                OutboxMessage.failed_at < now,
+            )
+            .limit(1)
+        )
+        return told is not None
+
+    def owed_count(self) -> int:
+        """Messages still owed (for health checks and tests)."""
+        with self.db.reading() as session:
+            return len(session.scalars(select(OutboxMessage.id).where(_OWED)).all())
