@@ -244,7 +244,7 @@ class Outbox:
                 ticket_id=row.ticket_id,
                 details={"chat_id": row.chat_id, "kind": row.kind, "error": error[:300]},
             )
-            if self._leads_told_lately(session, row.chat_id, now):
+            if self._leads_told_lately(session, row, now):
                 return
             person = session.get(Person, row.chat_id)  # a private chat's id is its person's
             text = render("chat/undeliverable.html", who=person.name if person else None)
@@ -256,16 +256,15 @@ class Outbox:
         targets = [self.config.chats[0].id] if self.config.chats else sorted(self.config.leads)
         return [c for c in targets if c != row.chat_id]
 
-    def _leads_told_lately(self, session: Session, chat_id: int, now: datetime) -> bool:
+    def _leads_told_lately(self, session: Session, row: OutboxMessage, now: datetime) -> bool:
         """Whether the leads already heard about this chat refusing messages today."""
-        since = now - LEADS_TOLD_EVERY
         told = session.scalar(
             select(OutboxMessage.id)
             .where(
-                OutboxMessage.chat_id == chat_id,
+                OutboxMessage.chat_id == row.chat_id,
+                OutboxMessage.id != row.id,
                 OutboxMessage.failed_at.is_not(None),
-                OutboxMessage.failed_at >= since,
-                OutboxMessage.failed_at < now,
+                OutboxMessage.failed_at > now - LEADS_TOLD_EVERY,
             )
             .limit(1)
         )
