@@ -19,6 +19,7 @@ from bot.services import sweep as overdue
 from bot.services.context import Registry
 from bot.services.conversation import Conversation
 from bot.services.database import Database
+from bot.services.inbox import Inbox
 from bot.services.outbox import Outbox
 
 Install = Callable[[Registry], None]
@@ -91,6 +92,11 @@ class Services:
         for install in FEATURES:
             install(registry)
         return conversation
+
+    @cached_property
+    def inbox(self) -> Inbox:
+        """Every update from Telegram, stored before it is confirmed, handled once."""
+        return Inbox(self.db)
 
     @cached_property
     def outbox(self) -> Outbox:

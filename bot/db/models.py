@@ -252,6 +252,36 @@ class CatchupCursor(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class InboxUpdate(Base):
+    """An update from Telegram, stored before Telegram is told it arrived (the next getUpdates
+    offset, or the webhook's 200), and handled from here: a crash at any moment leaves it to be
+    handled after the restart, and a redelivered one is stored once."""
+
+    __tablename__ = "inbox"
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # The same message under a new update id (Telegram after a crash, a webhook retry) is the
+    # same: m:<chat>:<message>, c:<callback query id>, or u:<update id>.
+    dedupe_key: Mapped[str] = mapped_column(String(100), unique=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[Any] = mapped_column(JSONText)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index(
+            "ix_inbox_waiting",
+            "chat_id",
+            "update_id",
+            postgresql_where=text("handled_at IS NULL"),
+            sqlite_where=text("handled_at IS NULL"),
+        ),
+    )
+
+
 _OWED = text("sent_at IS NULL AND failed_at IS NULL")
 
 

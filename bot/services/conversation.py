@@ -25,6 +25,7 @@ from bot.services import (
     asking,
     audit,
     core_commands,
+    inbox,
     intake,
     outbox,
     question_buttons,
@@ -70,6 +71,9 @@ class Conversation:
         """Handle one message or button press; returns the replies to send."""
         try:
             return self.db.run(lambda session: self._handle(session, incoming))
+        except inbox.AlreadyHandled:
+            log.info("update %s was handled before; nothing to do", incoming.update_id)
+            return Outcome(owed=True)
         except DatabaseBusy:
             log.warning("database busy; told user %s to try again", incoming.user.user_id)
             return Outcome(
@@ -125,6 +129,8 @@ class Conversation:
     # --- routing ----------------------------------------------------------------------------
 
     def _handle(self, session: Session, incoming: Incoming) -> Outcome:
+        if incoming.update_id is not None:  # first: a second try finds it taken and stops
+            inbox.mark_handled(session, incoming.update_id, incoming.now)
         outcome = self._decide(session, incoming)
         # What the message makes the bot owe is stored with it: sent until sent.
         outbox.owe(session, outcome.replies, incoming.now)

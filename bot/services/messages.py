@@ -64,6 +64,7 @@ class Incoming:
     callback_message_id: int | None = None  # the message whose button was pressed
     callback_message_html: str | None = None  # its text, so an edit can keep it
     bot_username: str | None = None
+    update_id: int | None = None  # the inbox's update this came in (handled once)
 
     @property
     def is_private(self) -> bool:

@@ -25,14 +25,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from bot.config import Config
 from bot.db.models import OutboxMessage, Person
 from bot.domain.actors import SYSTEM
 from bot.render import render
-from bot.services import audit, records
+from bot.services import audit, queues, records
 from bot.services.database import Database
 from bot.services.messages import Attachment, Button, Delivered, Reply
 
@@ -121,40 +121,16 @@ class Outbox:
         return self.db.run(lambda session: self._claim(session, now, limit))
 
     def _claim(self, session: Session, now: datetime, limit: int) -> list[Owed]:
-        free = or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now)
-        query = (
-            select(OutboxMessage)
-            .where(_OWED, free, OutboxMessage.not_before <= now)
-            .order_by(OutboxMessage.id)
-            .limit(limit)
+        taken = queues.claim(
+            session,
+            OutboxMessage,
+            key=OutboxMessage.id,
+            chat=OutboxMessage.chat_id,
+            waiting=_OWED,
+            now=now,
+            lease=LEASE,
+            limit=limit,
         )
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        candidates = list(session.scalars(query))
-        if not candidates:
-            return []
-        chats = {row.chat_id for row in candidates}
-        # Every message still owed in those chats, claimed or not: a chat's message may go only
-        # when every older one of the same chat goes with it (or went already).
-        queued = session.execute(
-            select(OutboxMessage.chat_id, OutboxMessage.id)
-            .where(_OWED, OutboxMessage.chat_id.in_(chats))
-            .order_by(OutboxMessage.id)
-        ).all()
-        mine = {row.id: row for row in candidates}
-        taken: list[OutboxMessage] = []
-        blocked: set[int] = set()
-        for chat_id, message_id in queued:
-            if chat_id in blocked:
-                continue
-            row = mine.get(message_id)
-            if row is None:
-                blocked.add(chat_id)
-            else:
-                taken.append(row)
-        until = now + LEASE
-        for row in taken:
-            row.claimed_until = until
         return [Owed(row.id, _reply(row), row.attempts, row.created_at) for row in taken]
 
     def sent(self, done: Sequence[Sent]) -> None:
@@ -204,15 +180,12 @@ class Outbox:
     def renew(self, ids: Sequence[int], now: datetime) -> None:
         """The sender is alive and still holds these: keep them claimed for another lease."""
 
-        def work(session: Session) -> None:
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(list(ids)), _OWED)
-                .values(claimed_until=now + LEASE)
-            )
-
         if ids:
-            self.db.run(work)
+            self.db.run(
+                lambda session: queues.renew(
+                    session, OutboxMessage, OutboxMessage.id, list(ids), _OWED, now + LEASE
+                )
+            )
 
     def release(self, owed: Sequence[Owed]) -> None:
         """Claimed but not tried (an older message of the chat must wait): free them now."""

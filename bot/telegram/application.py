@@ -38,6 +38,7 @@ from bot.telegram import handlers
 from bot.telegram.commands import menu
 from bot.telegram.concurrency import PerChatUpdateProcessor
 from bot.telegram.errors import on_error
+from bot.telegram.inbox_queue import InboxApplication, InboxQueue, recover_now_and_then
 from bot.telegram.sender import OutboxSender
 from bot.telegram.sweep_job import schedule_sweeps
 
@@ -77,6 +78,9 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .rate_limiter(rate_limiter or AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
         .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES))
+        # Each update is stored in the inbox before Telegram is told it arrived.
+        .update_queue(InboxQueue())
+        .application_class(InboxApplication)
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
@@ -84,6 +88,9 @@ def build_application(
     )
     application.bot_data["services"] = services
     application.bot_data["on_ready"] = on_ready
+    queue = application.update_queue
+    assert isinstance(queue, InboxQueue)
+    queue.inbox = services.inbox
     add_handlers(application)
     # Both on python-telegram-bot's own JobQueue: never a second scheduler in the process.
     schedule_sweeps(application, services)
@@ -169,6 +176,7 @@ async def _post_init(application: Application) -> None:
         log.warning("could not register the command list with Telegram: %s", e)
     log.info("connected to Telegram as @%s", bot.username)
     _start_sender(application, services)
+    _start_recovery(application)
     _start_http(application, services)
     on_ready = application.bot_data.get("on_ready")
     if on_ready is not None:
@@ -184,6 +192,15 @@ def _start_sender(application: Application, services: Services) -> None:
     application.bot_data["sender"] = sender
     application.bot_data["sender_task"] = (stop, task)
     sender.wake()  # what was owed before a restart goes out now
+
+
+def _start_recovery(application: Application) -> None:
+    """Updates stored before a crash and never finished are handled now."""
+    queue = application.update_queue
+    if isinstance(queue, InboxQueue) and queue.inbox is not None:
+        task = asyncio.get_running_loop().create_task(recover_now_and_then(application, queue))
+        task.add_done_callback(_report_end("the inbox's recovery"))
+        application.bot_data["recovery_task"] = task
 
 
 def _start_http(application: Application, services: Services) -> None:
@@ -221,6 +238,11 @@ async def _refresh_knowledge(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _post_stop(application: Application) -> None:
+    recovery = application.bot_data.pop("recovery_task", None)
+    if recovery is not None:
+        recovery.cancel()
+        with contextlib.suppress(BaseException):
+            await recovery
     sending = application.bot_data.pop("sender_task", None)
     if sending is not None:
         stop, task = sending

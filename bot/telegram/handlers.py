@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import suppress
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from telegram import Update
@@ -78,7 +79,7 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     incoming = convert.from_message(message, bot_id=bot.id, bot_username=bot.username, now=_now())
     if incoming is not None:
-        await _converse(context, incoming)
+        await _converse(context, replace(incoming, update_id=update.update_id))
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -90,6 +91,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if incoming is None:
         await query.answer()
         return
+    incoming = replace(incoming, update_id=update.update_id)
     services = services_of(context)
     try:
         outcome = await asyncio.to_thread(services.conversation.handle, incoming)

@@ -95,6 +95,7 @@ class Services:
     conversation: ScriptedConversation
     db: FakeDatabase = field(default_factory=FakeDatabase)
     outbox: EmptyOutbox = field(default_factory=EmptyOutbox)
+    inbox: Any = None  # the stand-in keeps no inbox: updates go straight to it
     procedures: Any = None
 
     def close(self) -> None:
