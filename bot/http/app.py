@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from bot.config import Config, ConsumerConfig
 from bot.services import feed, health
 from bot.services.database import Database
 
+log = logging.getLogger(__name__)
+
 JSON = "application/json"
 # Polls arriving within this many seconds share one database read of the head.
 DEFAULT_HEAD_TTL = 0.5
@@ -38,6 +41,34 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Resp
 
 def _error(status: int, error: str, message: str) -> Response:
     return _json(status, {"error": error, "message": message})
+
+
+class RefusalLog:
+    """Requests refused for their token, logged at most once a minute with how many came since
+    (a client retrying with a wrong token must not flood the log)."""
+
+    def __init__(self, every: float = 60.0, clock: Callable[[], float] = time.monotonic):
+        self.every = every
+        self.clock = clock
+        self.count = 0
+        self.last: float | None = None
+
+    def refused(self, path: str, client: Any) -> None:
+        self.count += 1
+        now = self.clock()
+        if self.last is not None and now - self.last < self.every:
+            return
+        host = client[0] if client else "unknown"
+        log.warning(
+            "refused %d request(s) without a valid token (the last: %s from %s)",
+            self.count,
+            path,
+            host,
+        )
+        self.count, self.last = 0, now
+
+
+REFUSALS = RefusalLog()
 
 
 def _unauthorized() -> Response:
@@ -123,6 +154,7 @@ class HeadFastPath:
                 if_none_match = value
         consumer = self.authenticate(authorization)
         if consumer is None:
+            REFUSALS.refused(scope["path"], scope.get("client"))
             await _unauthorized()(scope, receive, send)
             return
         cached = await self.heads.get(consumer)
@@ -178,6 +210,7 @@ def create_app(config: Config, db: Database, *, head_ttl: float = DEFAULT_HEAD_T
         """The published changes after `cursor` (or from `since`), oldest first."""
         consumer = authenticate(request)
         if consumer is None:
+            REFUSALS.refused(request.url.path, request.client)
             return _unauthorized()
         params = request.query_params
         try:
@@ -216,6 +249,7 @@ def create_app(config: Config, db: Database, *, head_ttl: float = DEFAULT_HEAD_T
         """The current state of one ticket in the consumer's chats."""
         consumer = authenticate(request)
         if consumer is None:
+            REFUSALS.refused(request.url.path, request.client)
             return _unauthorized()
         number = request.path_params["number"]
 

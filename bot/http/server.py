@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Iterator
 
 import uvicorn
@@ -63,3 +64,40 @@ async def serve(config: Config, services: Services, stop_event: asyncio.Event) -
         ) from None
     finally:
         watcher.cancel()
+
+
+class ServerThread:
+    """The HTTP API in a thread of its own, up before the bot reaches Telegram (and while it
+    cannot): `/healthz` and the change feed answer whatever Telegram does."""
+
+    def __init__(self, config: Config, services: Services):
+        self.config = config
+        self.services = services
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="http", daemon=True)
+
+    def start(self) -> ServerThread:
+        self._thread.start()
+        self._ready.wait(5)
+        return self
+
+    def _main(self) -> None:
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            self._ready.set()
+            try:
+                await serve(self.config, self.services, self._stop)
+            except HttpServerError as e:
+                log.error("%s", e)
+
+        asyncio.run(main())
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish open requests and stop."""
+        if self._loop is not None and self._stop is not None and self._thread.is_alive():
+            with contextlib.suppress(RuntimeError):  # its loop closed meanwhile
+                self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout)

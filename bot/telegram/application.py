@@ -13,12 +13,13 @@ import importlib.util
 import logging
 import os
 import signal
+import warnings
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -34,10 +35,11 @@ from telegram.ext import (
 
 from bot.app import Services
 from bot.config import Config
+from bot.http.server import ServerThread
 from bot.telegram import handlers
 from bot.telegram.commands import menu
 from bot.telegram.concurrency import PerChatUpdateProcessor
-from bot.telegram.errors import on_error
+from bot.telegram.errors import on_error, redact, secrets_of
 from bot.telegram.inbox_queue import InboxApplication, InboxQueue, recover_now_and_then
 from bot.telegram.sender import OutboxSender
 from bot.telegram.sweep_job import schedule_sweeps
@@ -51,6 +53,7 @@ BOOTSTRAP_RETRIES = 5  # getMe/deleteWebhook at start-up, one second apart
 ALLOWED_UPDATES = (Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER)
 KNOWLEDGE_REFRESH = 300  # seconds between looks for hand-edited knowledge articles
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGABRT)
+MAX_CONNECT_DELAY = 60.0  # seconds between tries to reach Telegram at start, at most
 
 OnReady = Callable[[str], None]
 
@@ -132,6 +135,25 @@ def run(
     while the bot was down is answered when it is back.
     """
     tg = config.telegram
+    services: Services = application.bot_data["services"]
+    http = ServerThread(config, services).start() if config.http.enabled else None
+    if http is not None:
+        log.info("change feed on http://%s:%d", config.http.listen, config.http.port)
+    try:
+        # On the loop python-telegram-bot goes on to use (asyncio.run would unset it).
+        reached = _event_loop().run_until_complete(
+            reach_telegram(tg.token, tg.base_url, stop_signals)
+        )
+        if not reached:
+            return  # stopped while Telegram could not be reached
+        _run(application, config, stop_signals)
+    finally:
+        if http is not None:
+            http.stop()
+
+
+def _run(application: Application, config: Config, stop_signals: Sequence[int] | None) -> None:
+    tg = config.telegram
     if tg.mode == "webhook":
         if importlib.util.find_spec("tornado") is None:
             raise RuntimeError(
@@ -160,6 +182,55 @@ def run(
         )
 
 
+async def reach_telegram(
+    token: str, base_url: str, stop_signals: Sequence[int] | None = STOP_SIGNALS
+) -> bool:
+    """Wait until Telegram answers (False when stopped first). Each failed try is one line of
+    the log with the next try's time; the token is never in it. A refused token is final."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in stop_signals or ():
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+    delay = 1.0
+    try:
+        while not stop.is_set():
+            try:
+                async with Bot(token, base_url=base_url) as bot:
+                    await bot.get_me()
+                return True
+            except InvalidToken:
+                raise
+            except TelegramError as e:
+                at = datetime.now(UTC) + timedelta(seconds=delay)
+                log.warning(
+                    "cannot reach Telegram at %s (%s); trying again at %s UTC",
+                    base_url,
+                    redact(str(e), secrets_of(token)),
+                    at.strftime("%H:%M:%S"),
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, MAX_CONNECT_DELAY)
+        return False
+    finally:
+        for sig in stop_signals or ():
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(sig)
+
+
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """This thread's event loop, made when there is none (as python-telegram-bot does)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            return asyncio.get_event_loop()
+        except RuntimeError:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            return loop
+
+
 def file_url(base_url: str) -> str:
     """Where files are downloaded from: `.../bot` becomes `.../file/bot` (as on Telegram)."""
     if base_url.endswith("/bot"):
@@ -177,7 +248,6 @@ async def _post_init(application: Application) -> None:
     log.info("connected to Telegram as @%s", bot.username)
     _start_sender(application, services)
     _start_recovery(application)
-    _start_http(application, services)
     on_ready = application.bot_data.get("on_ready")
     if on_ready is not None:
         on_ready(bot.username)
@@ -201,20 +271,6 @@ def _start_recovery(application: Application) -> None:
         task = asyncio.get_running_loop().create_task(recover_now_and_then(application, queue))
         task.add_done_callback(_report_end("the inbox's recovery"))
         application.bot_data["recovery_task"] = task
-
-
-def _start_http(application: Application, services: Services) -> None:
-    """The change feed's HTTP API, served in this same event loop beside the bot."""
-    config = services.config
-    if not config.http.enabled:
-        return
-    from bot.http.server import serve
-
-    stop = asyncio.Event()
-    task = asyncio.get_running_loop().create_task(serve(config, services, stop))
-    task.add_done_callback(_report_end("the change feed's HTTP server"))
-    application.bot_data["http"] = (stop, task)
-    log.info("change feed on http://%s:%d", config.http.listen, config.http.port)
 
 
 def _report_end(what: str) -> Callable[[asyncio.Task], None]:
@@ -246,12 +302,6 @@ async def _post_stop(application: Application) -> None:
     sending = application.bot_data.pop("sender_task", None)
     if sending is not None:
         stop, task = sending
-        stop.set()
-        with contextlib.suppress(Exception):
-            await task
-    http = application.bot_data.pop("http", None)
-    if http is not None:
-        stop, task = http
         stop.set()
         with contextlib.suppress(Exception):
             await task

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import random
 import re
+import socket
 import sqlite3
 import time
+import urllib.request
 
 import yaml
 
@@ -98,3 +100,48 @@ def test_a_burst_survives_kill_9_at_random_moments_with_every_message_handled_on
     # Telegram cannot be asked to send a message only once: a kill between its answer and our
     # record of it sends that one again. At most one per kill.
     assert len(numbers) - 50 <= kills
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_without_telegram_the_feed_comes_up_and_the_bot_keeps_trying_until_it_connects(
+    sopbot_process, fake_telegram, bot_config_file, member
+):
+    port = free_port()
+    config = yaml.safe_load(bot_config_file.read_text())
+    config["http"] = {"listen": "127.0.0.1", "port": port}
+    bot_config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+    for _ in range(3):  # Telegram unreachable for the first tries
+        fake_telegram.fail_next("getMe", 502)
+    process = sopbot_process(wait=False)
+    wait_until(lambda: _healthy(port), timeout=15)  # up while Telegram is not
+    fake_telegram.wait_for("getUpdates", timeout=30, answered=False)  # and it kept trying
+    fake_telegram.push_message(member, private_chat(member), "/help")
+    fake_telegram.wait_sent(member["id"], timeout=15)
+    assert process.stop() == 0
+    log = process.log()
+    tries = [line for line in log.splitlines() if "cannot reach Telegram" in line]
+    assert len(tries) == 3 and all("trying again at" in line for line in tries)
+    assert fake_telegram.token not in log and fake_telegram.token.split(":")[1] not in log
+
+
+def test_stopped_while_telegram_is_unreachable_it_exits_cleanly(
+    sopbot_process, fake_telegram, member
+):
+    for _ in range(50):
+        fake_telegram.fail_next("getMe", 502)
+    process = sopbot_process(wait=False)
+    wait_until(lambda: "cannot reach Telegram" in process.log(), timeout=15)
+    assert process.stop() == 0
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+            return r.status == 200
+    except OSError:
+        return False

@@ -78,3 +78,19 @@ def test_errors_go_to_the_first_team_chat():
 
 def test_without_team_chats_each_lead_is_told_privately():
     assert leads_chats(Config(leads=frozenset({7, 3}))) == [3, 7]
+
+
+def test_refused_feed_requests_are_logged_at_most_once_a_minute_with_their_count(caplog):
+    from bot.http.app import RefusalLog
+
+    clock = [0.0]
+    refusals = RefusalLog(every=60.0, clock=lambda: clock[0])
+    with caplog.at_level("WARNING", logger="bot.http.app"):
+        for _ in range(100):
+            refusals.refused("/changes", ("10.0.0.9", 5000))
+        clock[0] = 61.0
+        refusals.refused("/changes", ("10.0.0.9", 5000))
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2
+    assert "refused 1 request(s)" in lines[0] and "refused 100 request(s)" in lines[1]
+    assert "10.0.0.9" in lines[1]
