@@ -9,11 +9,11 @@ import inspect
 
 import pytest
 
-from bench import cost, e2e
+from bench import burst, cost, e2e
 from bench.__main__ import render_table
 
 
-@pytest.mark.parametrize("module", [e2e, cost])
+@pytest.mark.parametrize("module", [e2e, cost, burst])
 def test_each_benchmark_offers_run_with_a_quick_switch(module):
     assert callable(module.run)
     assert inspect.signature(module.run).parameters["quick"].default is False
