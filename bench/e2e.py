@@ -72,6 +72,9 @@ class _Done:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._seen: set[tuple[Any, ...]] = set()
+        # sopbot sends what an update owes through its outbox, after the update's handlers
+        # return: the update is finished once nothing is owed any more.
+        self.owed: Callable[[], int] | None = None
 
     async def note(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The last handler group: every earlier handler of this update has returned."""
@@ -90,6 +93,12 @@ class _Done:
             if not self._cond.wait_for(lambda: key in self._seen, timeout=WAIT):
                 raise RuntimeError(f"the bot did not finish update {key} within {WAIT}s")
             self._seen.discard(key)
+        if self.owed is not None:
+            deadline = time.monotonic() + WAIT
+            while self.owed():
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the replies to update {key} were not sent within {WAIT}s")
+                time.sleep(0.0005)
 
 
 class _Person:
@@ -123,10 +132,10 @@ def _sopbot(
         chats=(ChatConfig(TEAM_CHAT_ID, "Team"),),
     )
     lifted = AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=RATE_LIMIT_RETRIES)
-    application = build_application(
-        build_services(config, migrate_db=True), rate_limiter=None if shipped else lifted
-    )
+    services = build_services(config, migrate_db=True)
+    application = build_application(services, rate_limiter=None if shipped else lifted)
     application.add_handler(TypeHandler(Update, done.note), group=LAST_GROUP)
+    done.owed = services.outbox.owed_count
     return BotThread(application, lambda: run(application, config, stop_signals=None))
 
 
