@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.db.models import PendingQuestion
 from bot.domain import gate
-from bot.domain.fields import Accepted, parse_answer
+from bot.domain.fields import Accepted, Rejected, parse_answer
 from bot.domain.procedure import FieldSpec, Procedure
 from bot.domain.question import Kind, Payload, Phase
 from bot.domain.ticket import Ticket
@@ -287,18 +287,7 @@ def accept_value(
     outcome = parse_answer(spec, raw, ctx.config.tz)
     if not isinstance(outcome, Accepted):
         ticket.invalid_answers += 1
-        ctx.audit(
-            "answer.rejected",
-            ticket_id=ticket.id,
-            details={
-                "field": spec.name,
-                "reason": str(outcome.code),
-                "data": outcome.data,
-                "text": raw[:500],
-            },
-            procedure=procedure,
-        )
-        return rejection(outcome)
+        return refuse_answer(ctx, ticket, procedure, spec, outcome, raw)
     if phase == Phase.RESOLUTION:
         pending = records.pending_for_ticket(ctx.session, ticket.id)
         assert pending is not None  # a resolution round always has its question
@@ -322,6 +311,29 @@ def accept_value(
         procedure=procedure,
     )
     return None
+
+
+def refuse_answer(
+    ctx: Ctx,
+    ticket: Ticket,
+    procedure: Procedure,
+    spec: FieldSpec,
+    outcome: Rejected,
+    raw: str,
+) -> str:
+    """Audit an answer the field refused (its code and data); returns what to tell."""
+    ctx.audit(
+        "answer.rejected",
+        ticket_id=ticket.id,
+        details={
+            "field": spec.name,
+            "reason": str(outcome.code),
+            "data": outcome.data,
+            "text": raw[:500],
+        },
+        procedure=procedure,
+    )
+    return rejection(outcome)
 
 
 def apply_named_values(

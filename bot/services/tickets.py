@@ -13,11 +13,11 @@ from bot.db.models import Comment, Watcher
 from bot.domain.fields import Accepted, parse_answer
 from bot.domain.question import Phase
 from bot.domain.ticket import Refused, Ticket, Why
+from bot.services import asking, intake, records, resolving
 from bot.services import buttons as data
-from bot.services import intake, records, resolving
 from bot.services.context import Ctx, Registry, toast
 from bot.services.messages import Outcome
-from bot.words import display, rejection
+from bot.words import display
 
 LIST_LIMIT = 30
 _NUMBER = re.compile(r"^#?(\d{1,9})$")
@@ -89,18 +89,7 @@ def set_field(ctx: Ctx, args: str) -> None:
         return
     outcome = parse_answer(spec, raw, ctx.config.tz)
     if not isinstance(outcome, Accepted):
-        ctx.audit(
-            "answer.rejected",
-            ticket_id=ticket.id,
-            details={
-                "field": spec.name,
-                "reason": str(outcome.code),
-                "data": outcome.data,
-                "text": raw[:500],
-            },
-            procedure=procedure,
-        )
-        reason = rejection(outcome)
+        reason = asking.refuse_answer(ctx, ticket, procedure, spec, outcome, raw)
         ctx.say("chat/invalid_value.html", ticket=ticket, spec=spec, reason=reason)
         return
     old = records.set_value(
