@@ -458,6 +458,31 @@ def test_direction_controls_never_reach_a_title(h):
     assert h.ticket(1).title == "exe.tnemucod crashes"
 
 
+def test_a_backtracking_pattern_answers_at_once_and_others_are_not_held_up(h):
+    (h.config.procedures_dir / "hostname.yaml").write_text(
+        "title: Host name\n"
+        "triggers: {command: host}\n"
+        "fields:\n"
+        "  - {name: host, question: Which host?, type: text, pattern: '^([a-z]+\\.?)+$'}\n",
+        encoding="utf-8",
+    )
+    h.say(ANN, "/new host")
+    hostile = "a" * 34 + "!"  # makes a backtracking engine try ~2^34 ways
+    done = threading.Event()
+    result: list = []
+
+    def answer() -> None:
+        result.append(h.say(ANN, hostile))
+        done.set()
+
+    threading.Thread(target=answer, daemon=True).start()
+    assert done.wait(2.0), "the answer froze the engine"
+    assert "expected form" in text_of(result[0]) or "Which host?" in text_of(result[0])
+    assert h.say(BOB, "/help").replies  # someone else is answered as usual
+    out = h.say(ANN, "db.example.com")
+    assert "please check before I open it" in text_of(out)
+
+
 def test_two_messages_at_the_same_moment_both_land(h):
     h.say(ANN, "I need access to grafana please")
     h.say(ANN, "grafana")
