@@ -75,6 +75,12 @@ class Conversation:
             log.info("update %s was handled before; nothing to do", incoming.update_id)
             return Outcome(owed=True)
         except DatabaseBusy:
+            if incoming.update_id is not None:
+                # Stored in the inbox: it is handled again shortly, nothing for the person to do.
+                log.warning("database busy; update %s will be tried again", incoming.update_id)
+                return Outcome(
+                    retry=True, toast=toast("busy").toast if incoming.callback_data else None
+                )
             log.warning("database busy; told user %s to try again", incoming.user.user_id)
             return Outcome(
                 replies=[

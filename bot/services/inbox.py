@@ -28,8 +28,13 @@ from bot.services import queues
 from bot.services.database import Database
 
 LEASE = timedelta(seconds=10)
+RETRY_AFTER = timedelta(seconds=2)  # an update the database was too busy for, tried again
 CLAIM_LIMIT = 100
 _WAITING = InboxUpdate.handled_at.is_(None)
+
+
+class TryLater(Exception):
+    """The update could not be handled now (the database was busy); it stays in the inbox."""
 
 
 class AlreadyHandled(Exception):

@@ -80,3 +80,6 @@ class Outcome:
     # The replies are stored in the outbox, to be sent by its sender; otherwise (nothing could
     # be stored: the database was busy) the adapter sends them itself, once.
     owed: bool = False
+    # Nothing could be stored (the database was busy): the update stays in the inbox and is
+    # handled again shortly.
+    retry: bool = False

@@ -17,6 +17,8 @@ from telegram.ext import ContextTypes
 from bot.config import Config
 from bot.render import render
 from bot.services.database import DatabaseBusy
+from bot.services.inbox import TryLater
+from bot.telegram.inbox_queue import try_later
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,9 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if update is None and isinstance(error, NetworkError):
         log.warning("network problem while fetching updates, retrying: %s", error)
+        return
+    if isinstance(error, TryLater):
+        await try_later(update, context)
         return
     log.error("update %s failed", _update_id(update), exc_info=error)
     if not isinstance(update, Update):

@@ -20,6 +20,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.app import Services
 from bot.render import render
+from bot.services.inbox import TryLater
 from bot.services.messages import Incoming, Outcome
 from bot.telegram import convert
 from bot.telegram.send import deliver
@@ -118,7 +119,9 @@ async def _converse(context: ContextTypes.DEFAULT_TYPE, incoming: Incoming) -> N
 
 async def _send(context: ContextTypes.DEFAULT_TYPE, outcome: Outcome) -> None:
     """Replies the engine stored as owed go out through the outbox's sender; others (nothing
-    could be stored) are sent here, once."""
+    could be stored) are sent here, once. An update to try again is left in the inbox."""
+    if outcome.retry:
+        raise TryLater
     sender = context.bot_data.get("sender")
     if outcome.owed and sender is not None:
         sender.wake()

@@ -23,10 +23,11 @@ from typing import Any, Protocol
 from telegram import Bot, Update
 from telegram.ext import Application
 
-from bot.services.inbox import Waiting
+from bot.services.inbox import RETRY_AFTER, Waiting
 
 log = logging.getLogger(__name__)
 
+TRY_LATER = "inbox_try_later"  # bot_data: update ids to leave in the inbox
 RECOVER_EVERY = 30.0  # seconds between looks for stored updates nobody finished
 STUCK_AFTER = timedelta(seconds=30)  # an update stored this long ago and not done is stuck
 MAX_STORE_DELAY = 30.0  # seconds between tries to store while the database is unreachable
@@ -38,6 +39,7 @@ class InboxPort(Protocol):
     def store(self, updates: Sequence[dict[str, Any]], now: datetime) -> int: ...
     def claim(self, now: datetime) -> list[Waiting]: ...
     def done(self, update_ids: Sequence[int], now: datetime) -> None: ...
+    def later(self, update_id: int, until: datetime, error: str) -> None: ...
 
 
 def _now() -> datetime:
@@ -51,6 +53,7 @@ class InboxQueue(asyncio.Queue):  # type: ignore[type-arg]
         super().__init__()
         self.inbox: InboxPort | None = None  # set once the services exist
         self.clock = clock
+        self._retries: set[asyncio.Task[None]] = set()
 
     async def put(self, item: object) -> None:
         stored = isinstance(item, Update) and self.inbox is not None
@@ -73,6 +76,17 @@ class InboxQueue(asyncio.Queue):  # type: ignore[type-arg]
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_STORE_DELAY)
 
+    def retry_soon(self, application: Application) -> None:
+        """Look for updates to try again once their wait is over."""
+
+        async def later() -> None:
+            await asyncio.sleep(RETRY_AFTER.total_seconds() + 0.1)
+            await self.recover(application.bot, stuck_only=False)
+
+        task = asyncio.get_running_loop().create_task(later())
+        self._retries.add(task)
+        task.add_done_callback(self._retries.discard)
+
     async def recover(self, bot: Bot, *, stuck_only: bool) -> int:
         """Queue again what was stored and not finished; returns how many."""
         assert self.inbox is not None
@@ -88,7 +102,8 @@ class InboxQueue(asyncio.Queue):  # type: ignore[type-arg]
 
 
 class InboxApplication(Application):  # type: ignore[type-arg]
-    """The application, marking each update done in the inbox once it was processed."""
+    """The application, marking each update done in the inbox once it was processed, or
+    leaving it there to be tried again (the database was busy)."""
 
     async def process_update(self, update: object) -> None:
         try:
@@ -96,10 +111,27 @@ class InboxApplication(Application):  # type: ignore[type-arg]
         finally:
             queue = self.update_queue
             if isinstance(update, Update) and isinstance(queue, InboxQueue) and queue.inbox:
-                try:
-                    await asyncio.to_thread(queue.inbox.done, [update.update_id], queue.clock())
-                except Exception:
-                    log.exception("could not mark update %s done", update.update_id)
+                await self._settle(update.update_id, queue)
+
+    async def _settle(self, update_id: int, queue: InboxQueue) -> None:
+        assert queue.inbox is not None
+        now = queue.clock()
+        try:
+            if update_id in self.bot_data.get(TRY_LATER, set()):
+                self.bot_data[TRY_LATER].discard(update_id)
+                await asyncio.to_thread(queue.inbox.later, update_id, now + RETRY_AFTER, "busy")
+                queue.retry_soon(self)
+            else:
+                await asyncio.to_thread(queue.inbox.done, [update_id], now)
+        except Exception:
+            log.exception("could not settle update %s in the inbox", update_id)
+
+
+async def try_later(update: object, context: Any) -> None:
+    """The error handler's part for an update the database was too busy for: no apology and
+    no report, it is tried again in a moment."""
+    if isinstance(update, Update):
+        context.bot_data.setdefault(TRY_LATER, set()).add(update.update_id)
 
 
 async def recover_now_and_then(application: Application, queue: InboxQueue) -> None:

@@ -13,6 +13,7 @@ import urllib.request
 
 import yaml
 
+from bot.services.database import DatabaseBusy
 from tests.helpers.fake_telegram import private_chat, user
 
 
@@ -145,3 +146,23 @@ def _healthy(port: int) -> bool:
             return r.status == 200
     except OSError:
         return False
+
+
+def test_a_message_the_database_was_too_busy_for_is_handled_again_without_bothering_anyone(
+    running_bot, fake_telegram, member
+):
+    tries = []
+
+    def flaky(ctx, args):
+        tries.append(ctx.now)
+        if len(tries) == 1:
+            raise DatabaseBusy("the database is busy")  # as Database.run says after its retries
+        ctx.say("chat/empty.html")
+
+    running_bot.services.registry.command("flaky", flaky)
+    fake_telegram.push_message(member, private_chat(member), "/flaky")
+    wait_until(lambda: fake_telegram.sent(member["id"]), timeout=20)
+    time.sleep(1.0)
+    (answer,) = fake_telegram.sent(member["id"])  # the answer, once; no apology first
+    assert "Tell me in words" in answer["text"]
+    assert len(tries) == 2
