@@ -107,7 +107,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         update, context, render("telegram/busy.html" if busy else "telegram/sorry.html")
     )
     if not isinstance(error, DatabaseBusy):
-        await report_to_leads(context, f"an update from {_who(update)}", error)
+        await report_to_leads(context, _who(update), error)
 
 
 async def _tell_person(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
@@ -119,7 +119,7 @@ async def _tell_person(update: Update, context: ContextTypes.DEFAULT_TYPE, text:
 
 
 async def report_to_leads(
-    context: ContextTypes.DEFAULT_TYPE, what: str, error: BaseException | None
+    context: ContextTypes.DEFAULT_TYPE, who: str | None, error: BaseException | None
 ) -> None:
     """A short note in the leads' chat (the first team chat, else each lead privately)."""
     now = time.monotonic()
@@ -135,7 +135,7 @@ async def report_to_leads(
     summary = redact(summary, secrets_of(config.telegram.token))
     if len(summary) > 300:
         summary = summary[:299] + "…"
-    text = render("telegram/report.html", what=what, error=summary)
+    text = render("telegram/report.html", who=who, error=summary)
     for chat_id in leads_chats(config):
         try:
             await context.bot.send_message(chat_id, text)
@@ -156,8 +156,8 @@ def _update_id(update: object) -> str:
     return str(update.update_id) if isinstance(update, Update) else repr(update)
 
 
-def _who(update: Update) -> str:
+def _who(update: Update) -> str | None:
     user = update.effective_user
     if user is None:
-        return "Telegram"
+        return None
     return f"@{user.username}" if user.username else user.full_name
