@@ -14,10 +14,9 @@ from typing import Any
 
 from bot.domain.durations import duration_parts
 from bot.domain.fields import Rejected
-from bot.domain.lifecycle import TransitionError
 from bot.domain.procedure import FieldSpec
 from bot.domain.reminders import late_by
-from bot.domain.ticket import Refusal
+from bot.domain.ticket import Refusal, TransitionError
 from bot.render import render
 
 

@@ -20,14 +20,54 @@ from typing import Any, Protocol
 
 from bot.domain import lifecycle
 from bot.domain.actors import Actor
+from bot.domain.lifecycle import (
+    CANCELLED,
+    CLOSED,
+    IN_PROGRESS,
+    OPEN,
+    REOPENED,
+    RESOLVED,
+    WAITING,
+)
 from bot.domain.procedure import Step
 from bot.domain.text import without_direction_controls
 
 TITLE_LENGTH = 120
 
+# Which status a ticket may move to from each status; every path (chat, button, CLI) obeys it.
+_MOVES: dict[str, set[str]] = {
+    # CLOSED: a draft the knowledge base solved; IN_PROGRESS/REOPENED: an opened ticket that
+    # had to wait for information again (its procedure changed) goes back to where it was.
+    WAITING: {OPEN, IN_PROGRESS, REOPENED, CANCELLED, CLOSED},
+    OPEN: {IN_PROGRESS, RESOLVED, CLOSED, WAITING},
+    IN_PROGRESS: {RESOLVED, CLOSED, WAITING, OPEN},
+    REOPENED: {IN_PROGRESS, RESOLVED, CLOSED, WAITING},
+    RESOLVED: {CLOSED, REOPENED},
+    CLOSED: {REOPENED},
+    CANCELLED: set(),
+}
+
+
+class TransitionError(Exception):
+    """A status change the lifecycle does not allow: from `current` to `target` (codes);
+    `bot/templates/words/transition.txt` says it in words."""
+
+    def __init__(self, current: str, target: str) -> None:
+        super().__init__(current, target)
+        self.current = current
+        self.target = target
+
+    def __str__(self) -> str:  # for logs and tracebacks, which are read by developers
+        return f"{self.current} -> {self.target} is not allowed"
+
+
+def check_transition(current: str, target: str) -> None:
+    if target not in _MOVES.get(current, set()):
+        raise TransitionError(current, target)
+
 
 class Why(StrEnum):
-    """Why a ticket refused a change; each code has its words in `chat/refusal.html`."""
+    """Why a ticket refused a change; each code has its words in `words/refusal.txt`."""
 
     NOT_WORKABLE = "not_workable"  # data: status
     FINISHED = "finished"  # data: status
@@ -349,7 +389,7 @@ class Ticket:
         self.chase_at = self.due_at if is_chased(self) else None
 
     def _move(self, target: str, now: datetime, reason: str | None = None) -> Moved:
-        lifecycle.check_transition(self.status, target)
+        check_transition(self.status, target)
         moved = Moved(self.status, target, reason)
         self.status = target
         self.touch(now)

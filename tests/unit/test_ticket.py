@@ -8,9 +8,8 @@ import pytest
 
 from bot.domain import lifecycle
 from bot.domain.actors import Actor
-from bot.domain.lifecycle import TransitionError
 from bot.domain.procedure import Condition, Step
-from bot.domain.ticket import Refused, Ticket, Why
+from bot.domain.ticket import Refused, Ticket, TransitionError, Why
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ANN = Actor(1, "Ann")

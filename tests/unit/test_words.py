@@ -12,6 +12,7 @@ from bot.domain import lifecycle
 from bot.domain.durations import duration_parts
 from bot.domain.fields import parse_answer
 from bot.domain.procedure import FieldSpec
+from bot.domain.ticket import TransitionError
 from bot.render import render
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -70,7 +71,7 @@ def test_the_status_filter_is_what_templates_use():
 
 
 def test_a_refused_transition_is_said_from_its_codes():
-    error = lifecycle.TransitionError(lifecycle.CANCELLED, lifecycle.OPEN)
+    error = TransitionError(lifecycle.CANCELLED, lifecycle.OPEN)
     assert words.transition(error) == "a ticket that is cancelled cannot become open"
 
 
