@@ -149,3 +149,12 @@ def test_the_start_and_stop_lines_of_sopbot_run():
         "To run on Telegram, set SOPBOT_TELEGRAM_TOKEN or telegram.token in the config file.",
     ]
     assert words("run", "stopped") == "sopbot stopped"
+
+
+def test_one_event_is_said_in_the_singular():
+    from bot.cli.common import words
+
+    assert words("audit", "exported", count=1) == "exported 1 event"
+    assert words("audit", "exported", count=3) == "exported 3 events"
+    assert words("audit", "intact_before", checked=1) == "the event before it is intact"
+    assert words("audit", "intact_before", checked=2) == "2 events before it are intact"
