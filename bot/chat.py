@@ -17,6 +17,7 @@ from bot.config import Config
 from bot.domain.actors import Actor
 from bot.render import environment, html_to_text
 from bot.services.messages import Button, Incoming, Reply
+from bot.services.outbox import Sent
 
 BOT_USERNAME = "sopbot"
 
@@ -79,8 +80,18 @@ class TerminalChat:
         outcome = self.services.conversation.handle(incoming)
         if outcome.toast:
             self._say("toast", toast=outcome.toast)
-        for reply in outcome.replies:
-            self._show(reply)
+        if outcome.owed:
+            self._deliver_owed()
+        else:  # nothing could be stored (a busy database): shown once, as it is
+            for reply in outcome.replies:
+                self._show(reply)
+
+    def _deliver_owed(self) -> None:
+        """The terminal is this chat's transport: what the bot owes is shown here and marked
+        sent, so a later `sopbot run` on the same database never sends it to Telegram."""
+        outbox = self.services.outbox
+        while owed := outbox.claim(self.clock()):
+            outbox.sent([Sent(o, (self._show(o.reply),), self.clock()) for o in owed])
 
     def _button_for(self, text: str) -> Button | None:
         word = text.strip()
@@ -90,11 +101,12 @@ class TerminalChat:
             return self.buttons[int(word) - 1]
         return next((b for b in self.buttons if b.label.casefold() == word.casefold()), None)
 
-    def _show(self, reply: Reply) -> None:
+    def _show(self, reply: Reply) -> int:
+        """Print `reply`; returns the message id it got here (the edited one for an edit)."""
         text = html_to_text(reply.text)
         if reply.edit_message_id is not None:
             self._say("edited", text=text)
-            return
+            return reply.edit_message_id
         message_id = self._take_id()
         if reply.chat_id != self.chat_id:
             name = next((c.name for c in self.config.chats if c.id == reply.chat_id), None)
@@ -108,7 +120,7 @@ class TerminalChat:
             self._say("buttons", buttons=self.buttons)
         elif reply.chat_id == self.chat_id and reply.kind != "edit":
             self.buttons = []
-        self.services.conversation.message_sent(reply, reply.chat_id, message_id, self.clock())
+        return message_id
 
     def _take_id(self) -> int:
         self.next_message_id += 1

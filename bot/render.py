@@ -13,6 +13,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from bot.domain.text import shorten
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TELEGRAM_LIMIT = 4096
 
@@ -43,11 +45,6 @@ def environment() -> Environment:
 def render(name: str, /, **context) -> str:
     """Render `bot/templates/<name>` with `context`; whitespace at the ends is trimmed."""
     return environment().get_template(name).render(**context).strip()
-
-
-def shorten(text: str, width: int = 60) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
 _TAG = re.compile(r"<[^>]+>")

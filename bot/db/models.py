@@ -24,7 +24,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bot.db.types import JSONText, KindText, PayloadJSON, UTCDateTime
-from bot.domain import lifecycle
 from bot.domain.question import Kind, Payload
 from bot.domain.ticket import Ticket
 
@@ -35,10 +34,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-# Statuses in which a ticket is still owed work; the sweep and /open look only at these.
-ACTIVE_STATUSES = lifecycle.ACTIVE
 
 
 class Base(DeclarativeBase):

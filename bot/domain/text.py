@@ -25,6 +25,12 @@ def is_blank(text: str) -> bool:
     )
 
 
+def shorten(text: str, width: int = 60) -> str:
+    """`text` on one line, cut to `width` characters with an ellipsis when longer."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
 def without_direction_controls(text: str) -> str:
     """`text` with every bidirectional embedding, override, isolate and mark removed."""
     return text.translate(_BIDI)

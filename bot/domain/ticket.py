@@ -30,7 +30,7 @@ from bot.domain.lifecycle import (
     WAITING,
 )
 from bot.domain.procedure import Step
-from bot.domain.text import without_direction_controls
+from bot.domain.text import shorten, without_direction_controls
 
 TITLE_LENGTH = 120
 
@@ -178,7 +178,7 @@ class Ticket:
             id=number,
             procedure_id=procedure_id,
             procedure_version=procedure_version,
-            title=_shorten(first_line, TITLE_LENGTH) if first_line else procedure_title,
+            title=shorten(first_line, TITLE_LENGTH) if first_line else procedure_title,
             description=text,
             reporter_id=reporter.user_id or 0,
             reporter_name=reporter.name,
@@ -412,8 +412,3 @@ def is_chased(t: Chaseable) -> bool:
 def is_overdue(t: Chaseable, now: datetime) -> bool:
     """Chased and past its due time."""
     return is_chased(t) and t.due_at is not None and now > t.due_at
-
-
-def _shorten(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

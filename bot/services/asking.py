@@ -98,14 +98,18 @@ def ask(
     repeat: bool = False,
     user_id: int | None = None,
     chat_id: int | None = None,
+    values: dict[str, Any] | None = None,
 ) -> PendingQuestion:
-    """Ask one field's question, with buttons for choices and yes/no, and remember it."""
+    """Ask one field's question, with buttons for choices and yes/no, and remember it.
+    `values`: the phase's values, when the caller has just read them."""
+    if values is None:
+        values = phase_values(ctx, ticket, phase)
     pending = pending_question(
         ctx, ticket, kind=Kind.FIELD, phase=phase, user_id=user_id, chat_id=chat_id
     )
     n = pending.payload.n
     pending.field_name = spec.name
-    optional = gate.can_skip(spec, phase_values(ctx, ticket, phase))
+    optional = gate.can_skip(spec, values)
     rows: list[tuple[Button, ...]] = []
     if spec.type == "choice":
         rows = [

@@ -17,7 +17,8 @@ from markupsafe import Markup
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.db.models import ACTIVE_STATUSES, AuditEvent, CatchupCursor, Ticket, Watcher
+from bot.db.models import AuditEvent, CatchupCursor, Ticket, Watcher
+from bot.domain import lifecycle
 from bot.render import render
 from bot.services import audit, feed
 from bot.services.context import Ctx, Registry
@@ -124,7 +125,7 @@ def changes_for(
 def _group(t: Ticket, changes: list[feed.Change], user_id: int, now: datetime) -> Group:
     kinds = {c.kind for c in changes}
     reasons = []
-    if t.status in ACTIVE_STATUSES and t.due_at is not None and t.due_at < now:
+    if t.status in lifecycle.ACTIVE and t.due_at is not None and t.due_at < now:
         reasons.append(OVERDUE)
     if t.escalation_level > 0 or "reminder.escalated" in kinds:
         reasons.append(ESCALATED)

@@ -156,15 +156,8 @@ class Inbox:
     def later(self, update_id: int, until: datetime, error: str) -> None:
         """Not handled this time (the database was busy): try again from `until`."""
         self.db.run(
-            lambda session: session.execute(
-                update(InboxUpdate)
-                .where(InboxUpdate.update_id == update_id, _WAITING)
-                .values(
-                    not_before=until,
-                    claimed_until=None,
-                    attempts=InboxUpdate.attempts + 1,
-                    error=error[:1000],
-                )
+            lambda session: queues.later(
+                session, InboxUpdate, InboxUpdate.update_id, update_id, _WAITING, until, error
             )
         )
 

@@ -117,7 +117,15 @@ def advance(
     spec = gate.next_field(fields_for(procedure, phase), values)
     if spec is not None:
         asking.ask(
-            ctx, ticket, procedure, spec, phase, errors=errors, user_id=user_id, chat_id=chat_id
+            ctx,
+            ticket,
+            procedure,
+            spec,
+            phase,
+            errors=errors,
+            user_id=user_id,
+            chat_id=chat_id,
+            values=values,
         )
     elif phase == Phase.RESOLUTION:
         resolving.finish(ctx, ticket, procedure)

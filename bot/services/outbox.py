@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.config import Config
@@ -163,19 +163,11 @@ class Outbox:
     def later(self, owed: Owed, until: datetime, error: str, now: datetime) -> None:
         """Not now: try again from `until` (Telegram's "retry after", or a back-off)."""
 
-        def work(session: Session) -> None:
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == owed.id, _OWED)
-                .values(
-                    not_before=until,
-                    claimed_until=None,
-                    attempts=OutboxMessage.attempts + 1,
-                    error=error[:1000],
-                )
+        self.db.run(
+            lambda session: queues.later(
+                session, OutboxMessage, OutboxMessage.id, owed.id, _OWED, until, error
             )
-
-        self.db.run(work)
+        )
 
     def renew(self, ids: Sequence[int], now: datetime) -> None:
         """The sender is alive and still holds these: keep them claimed for another lease."""
@@ -246,4 +238,4 @@ class Outbox:
     def owed_count(self) -> int:
         """Messages still owed (for health checks and tests)."""
         with self.db.reading() as session:
-            return len(session.scalars(select(OutboxMessage.id).where(_OWED)).all())
+            return session.scalar(select(func.count(OutboxMessage.id)).where(_OWED)) or 0

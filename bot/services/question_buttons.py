@@ -6,6 +6,7 @@ for the person asked; anything else is refused with a toast and an audit event."
 from __future__ import annotations
 
 from bot.db.models import PendingQuestion
+from bot.domain.procedure import Procedure
 from bot.domain.question import Kind, Phase
 from bot.domain.ticket import Ticket
 from bot.render import render
@@ -74,26 +75,33 @@ def _skip_button(ctx: Ctx, pressed: data.Skip) -> Outcome | None:
 
 
 def _confirm_button(ctx: Ctx, pressed: data.Confirm) -> Outcome | None:
-    found = _question_of(ctx, pressed.ticket, pressed.n, Kind.CONFIRM)
-    if isinstance(found, Outcome):
-        return found
-    ticket = found[0]
-    procedure = ctx.procedure(ticket.procedure_id, ticket)
-    if procedure is not None:
+    found = _summary_of(ctx, pressed)
+    if isinstance(found, tuple):
         _edit_pressed(ctx, "confirmed")
-        intake.confirm(ctx, ticket, procedure)
-    return None
+        intake.confirm(ctx, *found)
+        return None
+    return found
 
 
 def _change_button(ctx: Ctx, pressed: data.Change) -> Outcome | None:
+    found = _summary_of(ctx, pressed)
+    if isinstance(found, tuple):
+        asking.offer_changes(ctx, *found)
+        return None
+    return found
+
+
+def _summary_of(
+    ctx: Ctx, pressed: data.Confirm | data.Change
+) -> tuple[Ticket, Procedure] | Outcome | None:
+    """The ticket and its procedure (read now) under a still-current confirmation summary; a
+    toast when the summary is stale, None when the procedure is broken (already said)."""
     found = _question_of(ctx, pressed.ticket, pressed.n, Kind.CONFIRM)
     if isinstance(found, Outcome):
         return found
     ticket = found[0]
     procedure = ctx.procedure(ticket.procedure_id, ticket)
-    if procedure is not None:
-        asking.offer_changes(ctx, ticket, procedure)
-    return None
+    return None if procedure is None else (ticket, procedure)
 
 
 def _field_button(ctx: Ctx, pressed: data.PickField) -> Outcome | None:

@@ -63,6 +63,28 @@ def claim(
     return taken
 
 
+def later(
+    session: Session,
+    model: type[Any],
+    key: InstrumentedAttribute[Any],
+    row_key: Any,
+    waiting: ColumnElement[bool],
+    until: datetime,
+    error: str,
+) -> None:
+    """Not now: free the row, and do not claim it again before `until`."""
+    session.execute(
+        update(model)
+        .where(key == row_key, waiting)
+        .values(
+            not_before=until,
+            claimed_until=None,
+            attempts=model.attempts + 1,
+            error=error[:1000],
+        )
+    )
+
+
 def renew(
     session: Session,
     model: type[Any],

@@ -76,3 +76,17 @@ def test_end_of_input_ends_the_chat_cleanly(config_file):
 def test_buttons_can_be_typed_by_label(config_file):
     out = chat(config_file, "2", "something odd happened\nBug report\nlogin fails\nConfirm\n")
     assert "What is broken?" in out and "Ticket #1 is open" in out
+
+
+def test_what_the_terminal_showed_is_not_owed_to_telegram_later(config_file):
+    out = chat(config_file, "2", "I need access to grafana, please\n3\n")
+    assert "Why do you need it?" in out
+    import sqlite3
+
+    db = sqlite3.connect(config_file.parent / "sopbot.db")
+    owed = db.execute(
+        "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
+    ).fetchone()[0]
+    shown = db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL").fetchone()[0]
+    db.close()
+    assert owed == 0 and shown >= 3  # question, edit of the pressed one, next question
