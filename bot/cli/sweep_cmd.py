@@ -10,7 +10,10 @@ from bot.app import Services
 from bot.cli.common import Exit, load, say, services, subcommand, words
 from bot.config import ENV_TOKEN, Config
 from bot.render import html_to_text, shorten
+from bot.services.outbox import Fate
 from bot.services.sweep import SweepReport, sweep
+
+DELIVERY_TIMEOUT = 60.0  # seconds `sopbot sweep` waits for Telegram before leaving the rest owed
 
 
 def register(sub, common) -> None:
@@ -46,39 +49,42 @@ def run(args) -> int:
     configure_logging(config)
     with services(config) as built:
         open_database(built)
-        if args.dry_run:
-            report = sweep(built.db, config, built.procedures, _NoSender(), now, dry_run=True)
-        else:
-            report = asyncio.run(_sweep_through_telegram(built, now))
-    print_report(report)
-    return 1 if report.failed else 0
+        report = sweep(built.db, config, built.procedures, now, dry_run=args.dry_run)
+        fates: dict[int, Fate] = {}
+        if not args.dry_run:
+            asyncio.run(_deliver(built))
+            fates = built.outbox.fates([s.outbox_id for s in report.sent if s.outbox_id])
+    print_report(report, fates)
+    return 0 if all(f.state == "sent" for f in fates.values()) else 1
 
 
-async def _sweep_through_telegram(built: Services, now: datetime) -> SweepReport:
-    """Through the bot `sopbot run` uses: the same token, base_url, HTML and rate limits."""
+async def _deliver(built: Services) -> None:
+    """Send what this sweep owed (and anything else owed) through the bot `sopbot run` uses:
+    the same token, base_url, HTML and rate limits. What Telegram makes wait stays owed."""
     from bot.telegram.application import build_application
-    from bot.telegram.sweep_job import BotSender
+    from bot.telegram.sender import OutboxSender
 
     bot = build_application(built).bot
     async with bot:
-        sender = BotSender(bot, asyncio.get_running_loop())
-        return await asyncio.to_thread(sweep, built.db, built.config, built.procedures, sender, now)
+        await OutboxSender(bot, built.outbox).drain(DELIVERY_TIMEOUT)
 
 
-class _NoSender:
-    """A dry run never sends; this is here only to satisfy the sweep's signature."""
-
-    def send(self, reply) -> int:
-        raise AssertionError("a dry run does not send")
-
-
-def print_report(report: SweepReport) -> None:
+def print_report(report: SweepReport, fates: dict[int, Fate]) -> None:
     say("sweep", "header", at=report.now.isoformat(), dry_run=report.dry_run)
     for s in report.sent:
         # A daily plan is about the whole team, so its opening words say what it was.
         tickets = s.ticket_ids if s.kind != "daily" else ()
         opening = shorten(html_to_text(s.text), 80)
-        say("sweep", "sent", sent=s, dry_run=report.dry_run, tickets=tickets, opening=opening)
-    for f in report.failed:
-        say("sweep", "failed", failed=f, file=sys.stderr)
+        fate = fates.get(s.outbox_id) if s.outbox_id else None
+        file = sys.stderr if fate and fate.state != "sent" else None
+        say(
+            "sweep",
+            "sent",
+            sent=s,
+            fate=fate,
+            dry_run=report.dry_run,
+            tickets=tickets,
+            opening=opening,
+            file=file,
+        )
     say("sweep", "totals", report=report)

@@ -30,8 +30,6 @@ from bot.domain.ticket import is_chased, is_overdue
 DEFAULT_REMIND_EVERY = timedelta(hours=4)
 DEFAULT_ESCALATE_AFTER = 3
 SNOOZE = timedelta(hours=1)
-# A ticket one sweeper took is not due for any other sweeper for this long: the claim.
-LEASE = timedelta(minutes=10)
 
 REMIND = "remind"
 WAIT = "wait"
@@ -256,17 +254,6 @@ def chased_in(t: Chased, default_chat: int | None) -> int:
     if t.home_chat_id is not None:
         return t.home_chat_id
     return default_chat if default_chat is not None else t.chat_id
-
-
-def leased(now: datetime) -> datetime:
-    """The chase time that claims a ticket for one sweeper (`Ticket.lease(now)`)."""
-    return now + LEASE
-
-
-def chase_again(now: datetime) -> datetime:
-    """The chase time of a ticket whose reminder or escalation did not go out: due at once, so
-    the next sweep tries again (`Ticket.chase_again(now)`)."""
-    return now
 
 
 class Reminded(NamedTuple):

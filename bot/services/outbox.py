@@ -61,9 +61,22 @@ class Owed:
     created_at: datetime
 
 
-def owe(session: Session, replies: Sequence[Reply], now: datetime) -> None:
-    """Store `replies` as owed, in the caller's transaction."""
-    session.add_all(_row(reply, now) for reply in replies)
+@dataclass(frozen=True)
+class Fate:
+    """Where one owed message stands: sent (as `message_id`), waiting (until `not_before`, after
+    `error`), or refused for good (`error`)."""
+
+    state: str  # sent, waiting, refused
+    message_id: int | None
+    not_before: datetime
+    error: str | None
+
+
+def owe(session: Session, replies: Sequence[Reply], now: datetime) -> list[OutboxMessage]:
+    """Store `replies` as owed, in the caller's transaction (their ids once it flushes)."""
+    rows = [_row(reply, now) for reply in replies]
+    session.add_all(rows)
+    return rows
 
 
 def _row(reply: Reply, now: datetime) -> OutboxMessage:
@@ -114,6 +127,11 @@ class Outbox:
     def __init__(self, db: Database, config: Config):
         self.db = db
         self.config = config
+
+    def owe(self, replies: Sequence[Reply], now: datetime) -> None:
+        """Store `replies` as owed in a transaction of their own: for what the bot owes without
+        a change to go with it (telling a person and the leads that their update failed)."""
+        self.db.run(lambda session: owe(session, replies, now))
 
     def claim(self, now: datetime, *, limit: int = CLAIM_LIMIT) -> list[Owed]:
         """Lease the messages that may be sent now, oldest first, a prefix of each chat's
@@ -234,6 +252,31 @@ class Outbox:
             .limit(1)
         )
         return told is not None
+
+    def fates(self, ids: Sequence[int]) -> dict[int, Fate]:
+        """What became of these messages so far (for `sopbot sweep` to say)."""
+        if not ids:
+            return {}
+        with self.db.reading() as session:
+            rows = session.execute(
+                select(
+                    OutboxMessage.id,
+                    OutboxMessage.message_id,
+                    OutboxMessage.sent_at,
+                    OutboxMessage.failed_at,
+                    OutboxMessage.not_before,
+                    OutboxMessage.error,
+                ).where(OutboxMessage.id.in_(list(ids)))
+            )
+            return {
+                r.id: Fate(
+                    "sent" if r.sent_at else "refused" if r.failed_at else "waiting",
+                    r.message_id,
+                    r.not_before,
+                    r.error,
+                )
+                for r in rows
+            }
 
     def owed_count(self) -> int:
         """Messages still owed (for health checks and tests)."""

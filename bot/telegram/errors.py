@@ -1,4 +1,5 @@
-"""When an update fails: log it without the token, tell the person and, briefly, the leads.
+"""When an update fails: log it without the token, tell the person and, briefly, the leads
+(through the outbox, like everything the bot owes).
 
 Request URLs carry the bot token (`/bot<TOKEN>/sendMessage`), so every log record passes a
 filter that blanks it, and the `httpx` logger, which logs each URL at INFO, is raised to WARNING.
@@ -6,19 +7,22 @@ filter that blanks it, and the `httpx` logger, which logs each URL at INFO, is r
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from contextlib import suppress
+from datetime import UTC, datetime
 
 from telegram import Update
-from telegram.error import Conflict, Forbidden, NetworkError, TelegramError
+from telegram.error import Conflict, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.config import Config
 from bot.render import render
 from bot.services.database import DatabaseBusy
 from bot.services.inbox import TryLater
+from bot.services.messages import Reply
 from bot.telegram.inbox_queue import try_later
+from bot.telegram.send import send_reply
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +118,15 @@ async def _tell_person(update: Update, context: ContextTypes.DEFAULT_TYPE, text:
     message = update.effective_message
     if update.callback_query is not None or message is None:
         return  # a button press was already answered with a toast
-    with suppress(TelegramError):
-        await message.reply_text(text, do_quote=message.chat.type != "private")
+    private = message.chat.type == "private"
+    reply = Reply(
+        chat_id=message.chat_id,
+        text=text,
+        reply_to=None if private else message.message_id,
+        thread_id=message.message_thread_id if message.is_topic_message else None,
+        kind="error",
+    )
+    await _owe(context, [reply])
 
 
 async def report_to_leads(
@@ -136,13 +147,26 @@ async def report_to_leads(
     if len(summary) > 300:
         summary = summary[:299] + "…"
     text = render("telegram/report.html", who=who, error=summary)
-    for chat_id in leads_chats(config):
-        try:
-            await context.bot.send_message(chat_id, text)
-        except Forbidden:
-            log.warning("cannot report to lead chat %s: the bot may not write there", chat_id)
-        except TelegramError as e:
-            log.warning("cannot report to lead chat %s: %s", chat_id, e)
+    await _owe(context, [Reply(chat_id=c, text=text, kind="leads") for c in leads_chats(config)])
+
+
+async def _owe(context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> None:
+    """Through the outbox, so a 429 or an outage does not lose them; sent directly (once, at
+    best) only when the database cannot even store them."""
+    services = context.bot_data.get("services")
+    try:
+        await asyncio.to_thread(services.outbox.owe, replies, datetime.now(UTC))
+    except Exception as e:
+        log.warning("could not store a report in the outbox (%s); sending it directly", e)
+        for reply in replies:
+            try:
+                await send_reply(context.bot, reply)
+            except TelegramError as failed:
+                log.warning("cannot tell chat %s: %s", reply.chat_id, failed)
+        return
+    sender = context.bot_data.get("sender")
+    if sender is not None:
+        sender.wake()
 
 
 def leads_chats(config: Config) -> list[int]:

@@ -91,20 +91,7 @@ class OutboxSender:
     async def _loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             self._wake.clear()
-            try:
-                owed = await asyncio.to_thread(self.outbox.claim, self.clock())
-            except Exception:
-                log.exception("could not read the outbox; trying again")
-                owed = []
-            self._held.update(o.id for o in owed)
-            for chat_id, messages in _by_chat(owed).items():
-                if chat_id in self._chats:  # cannot happen (the chat's queue is claimed)
-                    await asyncio.to_thread(self.outbox.release, messages)
-                    continue
-                task = asyncio.create_task(self._send_chat(chat_id, messages))
-                self._chats[chat_id] = task
-                task.add_done_callback(lambda _t, c=chat_id: self._done(c))
-            if owed:
+            if await self._claim():
                 continue  # there may be more: look again at once
             with contextlib.suppress(TimeoutError):
                 waiter = asyncio.create_task(self._wake.wait())
@@ -114,6 +101,47 @@ class OutboxSender:
                 stopper.cancel()
         if self._chats:
             await asyncio.gather(*self._chats.values(), return_exceptions=True)
+
+    async def drain(self, timeout: float) -> None:
+        """Send what may be sent now and return once nothing more can go (`sopbot sweep`):
+        messages that must wait stay owed, for the bot's sender or the next run."""
+        stop = asyncio.Event()
+        renewing = asyncio.create_task(self._renew(stop))
+        deadline = asyncio.get_running_loop().time() + timeout
+        try:
+            while asyncio.get_running_loop().time() < deadline:
+                claimed = await self._claim()
+                if not claimed and not self._chats:
+                    break
+                if not claimed:
+                    remaining = deadline - asyncio.get_running_loop().time()
+                    await asyncio.wait(
+                        set(self._chats.values()),
+                        timeout=max(0.0, remaining),
+                        return_when="FIRST_COMPLETED",
+                    )
+        finally:
+            stop.set()
+            renewing.cancel()
+            if self._chats:
+                await asyncio.gather(*self._chats.values(), return_exceptions=True)
+
+    async def _claim(self) -> bool:
+        """Claim what may be sent now and start each chat's task; False when nothing was."""
+        try:
+            owed = await asyncio.to_thread(self.outbox.claim, self.clock())
+        except Exception:
+            log.exception("could not read the outbox; trying again")
+            return False
+        self._held.update(o.id for o in owed)
+        for chat_id, messages in _by_chat(owed).items():
+            if chat_id in self._chats:  # cannot happen (the chat's queue is claimed)
+                await asyncio.to_thread(self.outbox.release, messages)
+                continue
+            task = asyncio.create_task(self._send_chat(chat_id, messages))
+            self._chats[chat_id] = task
+            task.add_done_callback(lambda _t, c=chat_id: self._done(c))
+        return bool(owed)
 
     def _done(self, chat_id: int) -> None:
         self._chats.pop(chat_id, None)
@@ -142,6 +170,7 @@ class OutboxSender:
         try:
             messages = await send_reply(self.bot, reply)
         except RetryAfter as e:
+            now = self.clock()  # waits count from the answer, not from before the call
             until = now + _seconds(e.retry_after)
             await self._later(batch, until, f"flood limit: retry after {e.retry_after}", now)
             return False
@@ -155,10 +184,11 @@ class OutboxSender:
             await self._refused(batch, str(e), now)
             return True
         except NetworkError as e:
-            if now - first.created_at > GIVE_UP_AFTER:
+            now = self.clock()
+            if tried_for(first.attempts) >= GIVE_UP_AFTER:
                 await self._refused(batch, f"not sent for a day: {e}", now)
                 return True
-            until = now + min(MAX_BACKOFF, timedelta(seconds=2 ** min(first.attempts, 9)))
+            until = now + backoff(first.attempts)
             await self._later(batch, until, str(e), now)
             return False
         ids = tuple(m.message_id for m in messages)
@@ -181,6 +211,19 @@ class OutboxSender:
         log.warning("chat %s refuses messages: %s", batch[0].reply.chat_id, error)
         for o in batch:
             await asyncio.to_thread(self.outbox.refused, o, error, now)
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long a message waits after its `attempts`-th failed try: doubling up to 5 minutes."""
+    return min(MAX_BACKOFF, timedelta(seconds=2 ** min(attempts, 9)))
+
+
+def tried_for(attempts: int) -> timedelta:
+    """How long a message has been tried after `attempts` failures: the back-offs it waited.
+
+    Counted in tries rather than from when it was owed, so a bot that was down (or a sweep run
+    for another moment with `--now`) does not give up on messages nobody has tried yet."""
+    return sum((backoff(n) for n in range(attempts)), timedelta())
 
 
 def _by_chat(owed: list[Owed]) -> dict[int, list[Owed]]:

@@ -1,8 +1,8 @@
-"""The overdue sweep on python-telegram-bot's JobQueue, and the sender it sends through.
+"""The overdue sweep on python-telegram-bot's JobQueue.
 
-The sweep is synchronous (it owns database transactions), so it runs in a worker thread; its
-messages still go through the application's one `Bot` on the event loop, so the rate limiter
-and the retries apply to them like to every other message.
+The sweep is synchronous (it owns a database transaction), so it runs in a worker thread. It
+only owes its messages; the application's outbox sender delivers them, woken when a sweep owed
+something, within the same rate limits and retries as every other message.
 """
 
 from __future__ import annotations
@@ -11,40 +11,15 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
-from telegram import Bot
 from telegram.ext import Application, ContextTypes, Job
 
 from bot.app import Services
-from bot.services.messages import Reply
 from bot.services.sweep import SweepReport, sweep
-from bot.telegram.send import send_reply
 
 log = logging.getLogger(__name__)
 
-SEND_TIMEOUT = 30.0  # seconds one digest may take, retries included, before it counts as failed
 FIRST_SWEEP = 10.0  # seconds after start-up, so the bot is connected first
 JOB_NAME = "overdue-sweep"
-
-
-class BotSender:
-    """Sends a sweep's replies from a worker thread through `bot` on the event loop `loop`."""
-
-    def __init__(self, bot: Bot, loop: asyncio.AbstractEventLoop, timeout: float = SEND_TIMEOUT):
-        self.bot = bot
-        self.loop = loop
-        self.timeout = timeout
-
-    def send(self, reply: Reply) -> int:
-        """The id of the (last) message sent; raises when Telegram did not take it."""
-        future = asyncio.run_coroutine_threadsafe(send_reply(self.bot, reply), self.loop)
-        try:
-            messages = future.result(self.timeout)
-        except TimeoutError:
-            future.cancel()
-            raise
-        if not messages:
-            raise RuntimeError(f"nothing was sent to chat {reply.chat_id}")
-        return messages[-1].message_id
 
 
 def schedule_sweeps(application: Application, services: Services) -> Job:
@@ -69,22 +44,23 @@ def schedule_sweeps(application: Application, services: Services) -> Job:
 async def run_sweep(context: ContextTypes.DEFAULT_TYPE) -> SweepReport | None:
     """One sweep in a worker thread; a failure is logged and the next run tries again."""
     services: Services = context.job.data
-    sender = BotSender(context.bot, asyncio.get_running_loop())
     now = datetime.now(UTC)
     try:
         report = await asyncio.to_thread(
-            sweep, services.db, services.config, services.procedures, sender, now
+            sweep, services.db, services.config, services.procedures, now
         )
     except Exception:
         log.exception(
             "the overdue sweep failed; it runs again in %ss", services.config.reminders.sweep_every
         )
         return None
-    if report.sent or report.failed:
+    if report.sent:
+        sender = context.bot_data.get("sender")
+        if sender is not None:
+            sender.wake()
         log.info(
-            "sweep: %d message(s) sent, %d failed, %d ticket(s) reminded, %d escalated",
+            "sweep: %d message(s) owed, %d ticket(s) reminded, %d escalated",
             len(report.sent),
-            len(report.failed),
             report.reminded,
             report.escalated,
         )

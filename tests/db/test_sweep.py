@@ -1,4 +1,5 @@
-"""The overdue sweep on SQLite and PostgreSQL, with an injected clock and a recording sender."""
+"""The overdue sweep on SQLite and PostgreSQL, with an injected clock; what it owes is delivered
+from the real outbox to a recording sender."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from bot.render import html_to_text
 from bot.services.audit import record
 from bot.services.database import Database
 from bot.services.messages import Reply
-from bot.services.sweep import LEASE, digests, sweep
+from bot.services.outbox import Outbox
+from bot.services.outbox import Sent as Delivered
+from bot.services.sweep import SweepReport, sweep
 from bot.services.verify import verify_chain
 from tests.helpers.engine import ANN, BOB, LEAD
 
@@ -47,9 +50,20 @@ class RecordingSender:
         self._next = 1000
         self._lock = threading.Lock()
 
+    def deliver(self, db: Database, config: Config, now: datetime) -> None:
+        """What the bot's outbox sender does: send everything owed, in order per chat; a chat
+        that fails waits a minute (the outbox keeps its messages)."""
+        outbox = Outbox(db, config)
+        while owed := outbox.claim(now):
+            done = []
+            for o in owed:
+                if o.reply.chat_id in self.fail:
+                    outbox.later(o, now + timedelta(minutes=1), "unreachable", now)
+                else:
+                    done.append(Delivered(o, (self.send(o.reply),), now))
+            outbox.sent(done)
+
     def send(self, reply: Reply) -> int:
-        if reply.chat_id in self.fail:
-            raise ConnectionError(f"chat {reply.chat_id} unreachable")
         clock.sleep(self.delay)
         with self._lock:
             self._next += 1
@@ -60,6 +74,21 @@ class RecordingSender:
         return [
             r for r in self.replies if r.chat_id == chat_id and (kind is None or r.kind == kind)
         ]
+
+
+def sweep_and_deliver(
+    db: Database,
+    config: Config,
+    procedures: ProcedureStore,
+    sender: RecordingSender,
+    now: datetime,
+    dry_run: bool = False,
+) -> SweepReport:
+    """One sweep, then what it owed delivered to `sender` (as the bot's sender does at once)."""
+    report = sweep(db, config, procedures, now, dry_run=dry_run)
+    if not dry_run:
+        sender.deliver(db, config, now)
+    return report
 
 
 @pytest.fixture
@@ -153,7 +182,7 @@ def test_overdue_tickets_get_one_digest_per_chat_not_one_message_each(db, config
     add_ticket(db, 6, due=now + timedelta(hours=1), chat=TEAM)  # not late yet
     sender = RecordingSender()
 
-    report = sweep(db, config, procedures, sender, now)
+    report = sweep_and_deliver(db, config, procedures, sender, now)
 
     assert [(r.chat_id, r.kind) for r in sender.replies] == [(TEAM, "digest"), (OPS, "digest")]
     assert digest_ids(sender.to(TEAM)[0]) == [3, 2, 1]  # most late first
@@ -176,7 +205,7 @@ def test_a_digest_names_each_ticket_its_assignee_and_how_late_with_buttons(
     add_ticket(db, 8, due=now - timedelta(minutes=45))
     sender = RecordingSender()
 
-    sweep(db, config, procedures, sender, now)
+    sweep_and_deliver(db, config, procedures, sender, now)
 
     (digest,) = sender.replies
     assert "&lt;b&gt;Printer&lt;/b&gt; &amp; fax" in digest.text
@@ -196,7 +225,7 @@ def test_a_reminder_is_recorded_and_audited_per_ticket_by_the_bot(db, config, pr
     add_ticket(db, 1, due=now - timedelta(hours=1))
     add_ticket(db, 2, due=now - timedelta(hours=1))
 
-    sweep(db, config, procedures, RecordingSender(), now)
+    sweep_and_deliver(db, config, procedures, RecordingSender(), now)
 
     t = ticket(db, 1)
     assert (t.remind_count, t.last_reminded_at, t.chase_at) == (1, now, now + timedelta(hours=2))
@@ -213,11 +242,12 @@ def test_a_reminder_is_recorded_and_audited_per_ticket_by_the_bot(db, config, pr
 def test_the_report_says_where_the_time_went(db, config, procedures, now):
     add_ticket(db, 1, due=now - timedelta(hours=1))
 
-    report = sweep(db, config, procedures, RecordingSender(), now)
+    report = sweep_and_deliver(db, config, procedures, RecordingSender(), now)
 
-    assert {"claim", "send", "record", "daily"} <= set(report.seconds)
+    assert {"chase", "claim", "owe", "daily"} <= set(report.seconds)
     assert all(s >= 0 for s in report.seconds.values())
-    assert report.seconds["record"] <= report.seconds["send"]  # recording is part of sending
+    # Claiming and owing happen inside the one transaction.
+    assert report.seconds["claim"] + report.seconds["owe"] <= report.seconds["chase"]
 
 
 def test_tickets_no_longer_active_stop_being_chased(db, config, procedures, now):
@@ -225,7 +255,7 @@ def test_tickets_no_longer_active_stop_being_chased(db, config, procedures, now)
     add_ticket(db, 2, due=now - timedelta(hours=1), status="closed")
     sender = RecordingSender()
 
-    report = sweep(db, config, procedures, sender, now)
+    report = sweep_and_deliver(db, config, procedures, sender, now)
 
     assert sender.replies == []
     assert ticket(db, 1).chase_at is None and ticket(db, 2).chase_at is None
@@ -235,14 +265,14 @@ def test_tickets_no_longer_active_stop_being_chased(db, config, procedures, now)
 def test_a_ticket_started_privately_is_chased_in_the_default_team_chat(db, config, procedures, now):
     add_ticket(db, 1, due=now - timedelta(hours=1), chat=None)
     sender = RecordingSender()
-    sweep(db, config, procedures, sender, now)
+    sweep_and_deliver(db, config, procedures, sender, now)
     assert [r.chat_id for r in sender.replies] == [TEAM]
 
 
 def test_an_unreadable_procedure_is_chased_with_the_defaults(db, config, procedures, now):
     add_ticket(db, 1, due=now - timedelta(hours=1), procedure="gone")
     sender = RecordingSender()
-    sweep(db, config, procedures, sender, now)
+    sweep_and_deliver(db, config, procedures, sender, now)
     assert len(sender.replies) == 1
     assert ticket(db, 1).chase_at == now + timedelta(hours=4)
 
@@ -254,11 +284,11 @@ def test_a_ticket_is_reminded_again_only_after_remind_every(db, config, procedur
     add_ticket(db, 1, due=now - timedelta(hours=1))
     sender = RecordingSender()
 
-    sweep(db, config, procedures, sender, now)
-    sweep(db, config, procedures, sender, now + timedelta(hours=1))
-    sweep(db, config, procedures, sender, now + timedelta(hours=1, minutes=59))
+    sweep_and_deliver(db, config, procedures, sender, now)
+    sweep_and_deliver(db, config, procedures, sender, now + timedelta(hours=1))
+    sweep_and_deliver(db, config, procedures, sender, now + timedelta(hours=1, minutes=59))
     assert len(sender.replies) == 1
-    sweep(db, config, procedures, sender, now + timedelta(hours=2))
+    sweep_and_deliver(db, config, procedures, sender, now + timedelta(hours=2))
     assert len(sender.replies) == 2
     assert ticket(db, 1).remind_count == 2
 
@@ -268,12 +298,14 @@ def test_a_restart_at_the_same_moment_sends_nothing_again(
 ):
     add_ticket(db, 1, due=now - timedelta(hours=1))
     add_ticket(db, 2, due=now - timedelta(hours=1), chat=OPS)
-    sweep(db, config, procedures, RecordingSender(), now)
+    sweep_and_deliver(db, config, procedures, RecordingSender(), now)
 
     restarted = Database.from_url(database_url)
     try:
         again = RecordingSender()
-        report = sweep(restarted, config, ProcedureStore(config.procedures_dir), again, now)
+        report = sweep_and_deliver(
+            restarted, config, ProcedureStore(config.procedures_dir), again, now
+        )
     finally:
         restarted.dispose()
     assert again.replies == [] and report.sent == []
@@ -281,23 +313,28 @@ def test_a_restart_at_the_same_moment_sends_nothing_again(
     assert len(actions(db, "reminder.sent")) == 2
 
 
-def test_a_failed_send_is_not_marked_sent_and_is_retried_next_sweep(db, config, procedures, now):
+def test_a_digest_telegram_does_not_take_yet_is_sent_later_and_reminds_once(
+    db, config, procedures, now
+):
     add_ticket(db, 1, due=now - timedelta(hours=1), chat=TEAM)
     add_ticket(db, 2, due=now - timedelta(hours=1), chat=OPS)
     broken = RecordingSender(fail={OPS})
 
-    report = sweep(db, config, procedures, broken, now)
+    report = sweep_and_deliver(db, config, procedures, broken, now)
 
     assert [r.chat_id for r in broken.replies] == [TEAM]
-    assert [(f.chat_id, f.kind, f.ticket_ids) for f in report.failed] == [(OPS, "digest", (2,))]
-    t = ticket(db, 2)
-    assert (t.remind_count, t.last_reminded_at) == (0, None)
-    assert t.chase_at <= now  # due again: the next sweep retries it
-    assert [e.ticket_id for e in actions(db, "reminder.sent")] == [1]
+    assert [(s.chat_id, s.ticket_ids) for s in report.digests] == [(TEAM, (1,)), (OPS, (2,))]
+    # Owed with the change: the ticket counts as reminded, and the outbox keeps the digest.
+    assert ticket(db, 2).remind_count == 1
+    assert [e.ticket_id for e in actions(db, "reminder.sent")] == [1, 2]
+    assert Outbox(db, config).owed_count() == 1
 
+    # The next sweep makes no second digest; the outbox sends the first once Ops is back.
     fixed = RecordingSender()
-    sweep(db, config, procedures, fixed, now + timedelta(minutes=1))
-    assert [r.chat_id for r in fixed.replies] == [OPS]
+    again = sweep_and_deliver(db, config, procedures, fixed, now + timedelta(minutes=1))
+    assert again.digests == []
+    assert [(r.chat_id, digest_ids(r)) for r in fixed.replies] == [(OPS, [2])]
+    assert Outbox(db, config).owed_count() == 0
     assert ticket(db, 2).remind_count == 1
 
 
@@ -306,7 +343,7 @@ def test_a_dry_run_reports_what_would_be_sent_and_writes_nothing(db, config, pro
     add_ticket(db, 2, due=now - timedelta(hours=1), status="resolved")
     sender = RecordingSender()
 
-    report = sweep(db, config, procedures, sender, now, dry_run=True)
+    report = sweep_and_deliver(db, config, procedures, sender, now, dry_run=True)
 
     assert sender.replies == []
     assert [(s.chat_id, s.ticket_ids) for s in report.digests] == [(TEAM, (1,))]
@@ -326,14 +363,14 @@ def test_quiet_hours_defer_reminders_to_the_morning_without_dropping_them(
     add_ticket(db, 1, due=evening - timedelta(hours=1))
     sender = RecordingSender()
 
-    report = sweep(db, config, procedures, sender, evening)
+    report = sweep_and_deliver(db, config, procedures, sender, evening)
 
     morning = datetime.fromisoformat("2026-03-03T08:00:00+01:00")
     assert sender.replies == [] and report.deferred == 1
     assert ticket(db, 1).chase_at == morning
-    sweep(db, config, procedures, sender, morning - timedelta(minutes=1))
+    sweep_and_deliver(db, config, procedures, sender, morning - timedelta(minutes=1))
     assert sender.replies == []
-    sweep(db, config, procedures, sender, morning)
+    sweep_and_deliver(db, config, procedures, sender, morning)
     assert len(sender.replies) == 1
 
 
@@ -343,7 +380,7 @@ def test_non_working_days_defer_reminders_to_the_next_working_day(
     config = team_config(database_url, tmp_path, working_days=(0, 1, 2, 3, 4))
     saturday = datetime.fromisoformat("2026-03-07T11:00:00+01:00")
     add_ticket(db, 1, due=saturday - timedelta(hours=1))
-    sweep(db, config, procedures, RecordingSender(), saturday)
+    sweep_and_deliver(db, config, procedures, RecordingSender(), saturday)
     assert ticket(db, 1).chase_at == datetime.fromisoformat("2026-03-09T00:00:00+01:00")
 
 
@@ -355,7 +392,7 @@ def test_escalation_reaches_the_leads_once_per_level(db, config, procedures, now
     sender = RecordingSender()
 
     for step in range(6):  # six reminders, two hours apart, nobody acts
-        sweep(db, config, procedures, sender, now + timedelta(hours=2 * step))
+        sweep_and_deliver(db, config, procedures, sender, now + timedelta(hours=2 * step))
 
     assert len(sender.to(OPS, "digest")) == 6
     escalations = sender.to(TEAM, "escalation")
@@ -376,30 +413,30 @@ def test_without_a_team_chat_each_lead_is_told_privately(
     add_ticket(db, 1, due=now - timedelta(hours=1), chat=OPS)
     sender = RecordingSender()
     for step in range(3):
-        sweep(db, config, procedures, sender, now + timedelta(hours=2 * step))
+        sweep_and_deliver(db, config, procedures, sender, now + timedelta(hours=2 * step))
     assert sorted(r.chat_id for r in sender.replies if r.kind == "escalation") == [
         LEAD.user_id,
         77,
     ]
 
 
-def test_an_escalation_that_fails_to_send_is_retried_without_a_new_digest(
+def test_an_escalation_waits_for_the_leads_chat_and_is_sent_once_without_a_new_digest(
     db, config, procedures, now
 ):
     add_ticket(db, 1, due=now - timedelta(hours=1), chat=OPS)
     sender = RecordingSender()
-    sweep(db, config, procedures, sender, now)
-    sweep(db, config, procedures, sender, now + timedelta(hours=2))
+    sweep_and_deliver(db, config, procedures, sender, now)
+    sweep_and_deliver(db, config, procedures, sender, now + timedelta(hours=2))
     leads_down = RecordingSender(fail={TEAM})
-    report = sweep(db, config, procedures, leads_down, now + timedelta(hours=4))
+    report = sweep_and_deliver(db, config, procedures, leads_down, now + timedelta(hours=4))
     assert [r.kind for r in leads_down.replies] == ["digest"]
-    assert [f.kind for f in report.failed] == ["escalation"]
-    assert ticket(db, 1).escalation_level == 0
+    assert [s.kind for s in report.sent] == ["digest", "escalation"]
+    assert ticket(db, 1).escalation_level == 1  # owed with the change, in one transaction
 
     back = RecordingSender()
-    sweep(db, config, procedures, back, now + timedelta(hours=4, minutes=1))
+    sweep_and_deliver(db, config, procedures, back, now + timedelta(hours=4, minutes=1))
     assert [(r.chat_id, r.kind) for r in back.replies] == [(TEAM, "escalation")]
-    assert ticket(db, 1).escalation_level == 1
+    assert len(actions(db, "reminder.escalated")) == 1
     assert ticket(db, 1).chase_at == now + timedelta(hours=6)
 
 
@@ -414,10 +451,10 @@ def test_the_daily_plan_goes_to_each_team_chat_once_a_day(db, database_url, tmp_
     add_ticket(db, 3, due=morning + timedelta(days=2), chat=OPS)
     sender = RecordingSender()
 
-    sweep(db, config, procedures, sender, morning - timedelta(minutes=10))
+    sweep_and_deliver(db, config, procedures, sender, morning - timedelta(minutes=10))
     assert sender.to(TEAM, "daily") == []
-    sweep(db, config, procedures, sender, morning)
-    sweep(db, config, procedures, sender, morning + timedelta(hours=1))
+    sweep_and_deliver(db, config, procedures, sender, morning)
+    sweep_and_deliver(db, config, procedures, sender, morning + timedelta(hours=1))
 
     (team_plan,) = sender.to(TEAM, "daily")
     (ops_plan,) = sender.to(OPS, "daily")
@@ -428,17 +465,21 @@ def test_the_daily_plan_goes_to_each_team_chat_once_a_day(db, database_url, tmp_
     assert "Open: 1" in html_to_text(ops_plan.text)
     assert len(actions(db, "reminder.daily_plan")) == 2
 
-    sweep(db, config, procedures, sender, morning + timedelta(days=1))
+    sweep_and_deliver(db, config, procedures, sender, morning + timedelta(days=1))
     assert len(sender.to(TEAM, "daily")) == 2
 
 
-def test_a_daily_plan_that_fails_to_send_is_retried(db, database_url, tmp_path, procedures):
+def test_a_daily_plan_that_cannot_be_sent_yet_is_sent_later_once(
+    db, database_url, tmp_path, procedures
+):
     config = team_config(database_url, tmp_path, daily_digest=time(9, 0))
     morning = datetime.fromisoformat("2026-03-02T09:05:00+01:00")
-    report = sweep(db, config, procedures, RecordingSender(fail={TEAM}), morning)
-    assert [(f.chat_id, f.kind) for f in report.failed] == [(TEAM, "daily")]
+    down = RecordingSender(fail={TEAM})
+    report = sweep_and_deliver(db, config, procedures, down, morning)
+    assert sorted((s.chat_id, s.kind) for s in report.sent) == [(OPS, "daily"), (TEAM, "daily")]
+    assert [r.chat_id for r in down.replies] == [OPS]
     sender = RecordingSender()
-    sweep(db, config, procedures, sender, morning + timedelta(minutes=1))
+    sweep_and_deliver(db, config, procedures, sender, morning + timedelta(minutes=1))
     assert [r.kind for r in sender.to(TEAM)] == ["daily"] and sender.to(OPS) == []
 
 
@@ -466,7 +507,7 @@ def test_two_concurrent_sweepers_never_send_the_same_reminder_twice(
     def run(i: int) -> None:
         try:
             start.wait()
-            sweep(dbs[i], config, procedures, senders[i], now)
+            sweep_and_deliver(dbs[i], config, procedures, senders[i], now)
         except BaseException as e:  # surfaced below, in the test's thread
             errors.append(e)
 
@@ -492,73 +533,61 @@ def test_two_concurrent_sweepers_never_send_the_same_reminder_twice(
         check.dispose()
 
 
-def test_a_sweeper_running_while_another_sends_finds_nothing_to_send(
+def test_a_sweep_while_the_last_ones_digests_are_still_owed_owes_nothing_new(
     db, database_url, config, procedures, now
 ):
     add_ticket(db, 1, due=now - timedelta(hours=1), chat=TEAM)
     add_ticket(db, 2, due=now - timedelta(hours=1), chat=OPS)
+    first = sweep(db, config, procedures, now)  # owed; Telegram not reached yet
     other_db = Database.from_url(database_url)
-    other = RecordingSender()
-
-    class SweepsMeanwhile(RecordingSender):
-        def send(self, reply: Reply) -> int:
-            if not other.replies and not self.replies:
-                sweep(other_db, config, procedures, other, now)  # a second process, mid-send
-            return super().send(reply)
-
-    first = SweepsMeanwhile()
     try:
-        sweep(db, config, procedures, first, now)
+        second = sweep(other_db, config, procedures, now + timedelta(seconds=30))
     finally:
         other_db.dispose()
-    assert other.replies == []
-    assert sorted(r.chat_id for r in first.replies) == [OPS, TEAM]
+    assert len(first.digests) == 2 and second.sent == []
+    sender = RecordingSender()
+    sender.deliver(db, config, now + timedelta(minutes=1))
+    assert sorted(r.chat_id for r in sender.replies) == [OPS, TEAM]
 
 
-def test_an_interrupted_sweep_records_what_it_sent_and_releases_what_it_did_not_try(
-    db, config, procedures, now
-):
-    for n, chat in enumerate((TEAM, OPS, -300), start=1):
-        add_ticket(db, n, due=now - timedelta(hours=1), chat=chat)
-
-    class StopsAtTheSecond(RecordingSender):
-        def send(self, reply: Reply) -> int:
-            if self.replies:
-                raise KeyboardInterrupt  # the process is stopped during the second send
-            return super().send(reply)
-
-    with pytest.raises(KeyboardInterrupt):
-        sweep(db, config, procedures, StopsAtTheSecond(), now)
-    assert ticket(db, 1).remind_count == 1  # sent and recorded
-    assert ticket(db, 2).chase_at > now  # in flight: keeps its lease, it may have arrived
-    assert ticket(db, 3).chase_at <= now  # never tried: due again at once
-
-    later = RecordingSender()
-    sweep(db, config, procedures, later, now + timedelta(minutes=1))
-    assert [r.chat_id for r in later.replies] == [-300]
-    sweep(db, config, procedures, later, now + LEASE + timedelta(minutes=1))
-    assert [r.chat_id for r in later.replies] == [-300, OPS]
-
-
-def test_a_crash_between_send_and_record_repeats_that_digest_only_after_the_lease(
+def test_a_sweep_that_dies_before_its_commit_owes_nothing_and_changes_nothing(
     db, config, procedures, now, monkeypatch
 ):
-    add_ticket(db, 1, due=now - timedelta(hours=1))
+    for n, chat in enumerate((TEAM, OPS), start=1):
+        add_ticket(db, n, due=now - timedelta(hours=1), chat=chat)
 
-    def crash(self):
-        raise RuntimeError("power cut")
+    def power_cut(*args, **kwargs):
+        raise KeyboardInterrupt
 
-    monkeypatch.setattr(digests.Book, "flush", crash)
-    sender = RecordingSender()
-    with pytest.raises(RuntimeError):
-        sweep(db, config, procedures, sender, now)
+    monkeypatch.setattr("bot.services.sweep.run.escalate", power_cut)
+    with pytest.raises(KeyboardInterrupt):
+        sweep(db, config, procedures, now)
     monkeypatch.undo()
-    assert len(sender.replies) == 1 and ticket(db, 1).remind_count == 0
+    assert Outbox(db, config).owed_count() == 0
+    assert [ticket(db, n).remind_count for n in (1, 2)] == [0, 0]
+    assert actions(db, "reminder.sent") == []
 
-    sweep(db, config, procedures, sender, now + LEASE - timedelta(seconds=1))
-    assert len(sender.replies) == 1  # the lease holds
-    sweep(db, config, procedures, sender, now + LEASE)
-    assert len(sender.replies) == 2  # the documented limit: one repeat, nothing lost
+    sender = RecordingSender()
+    sweep_and_deliver(db, config, procedures, sender, now + timedelta(minutes=1))
+    assert sorted(r.chat_id for r in sender.replies) == [OPS, TEAM]
+
+
+def test_digests_owed_before_a_crash_are_sent_by_the_next_process(
+    db, database_url, config, procedures, now
+):
+    add_ticket(db, 1, due=now - timedelta(hours=1), chat=TEAM)
+    sweep(db, config, procedures, now)  # committed; the process dies before sending
+
+    restarted = Database.from_url(database_url)
+    try:
+        sender = RecordingSender()
+        report = sweep_and_deliver(
+            restarted, config, procedures, sender, now + timedelta(minutes=1)
+        )
+    finally:
+        restarted.dispose()
+    assert report.sent == []
+    assert [(r.chat_id, digest_ids(r)) for r in sender.replies] == [(TEAM, [1])]
     assert ticket(db, 1).remind_count == 1
 
 
@@ -568,7 +597,7 @@ def test_a_crash_between_send_and_record_repeats_that_digest_only_after_the_leas
 def test_the_digest_buttons_fit_telegrams_callback_limit(db, config, procedures, now):
     add_ticket(db, 999_999_999, due=now - timedelta(hours=1))
     sender = RecordingSender()
-    sweep(db, config, procedures, sender, now)
+    sweep_and_deliver(db, config, procedures, sender, now)
     assert all(len(b.data.encode()) <= 64 for row in sender.replies[0].buttons for b in row)
 
 
@@ -578,14 +607,14 @@ def test_a_chat_with_many_overdue_tickets_gets_one_digest_within_telegrams_limit
     for n in range(1, 46):
         add_ticket(db, n, due=now - timedelta(hours=1), title="&" * 300)
     sender = RecordingSender()
-    report = sweep(db, config, procedures, sender, now)
+    report = sweep_and_deliver(db, config, procedures, sender, now)
     (digest,) = sender.replies
     assert len(digest.text) <= 4096 and len(digest.buttons) * 3 <= 100
     assert "more" in html_to_text(digest.text)
     assert report.reminded == len(digest.buttons)
     # The rest lead the next sweep's digest.
     nxt = RecordingSender()
-    sweep(db, config, procedures, nxt, now + timedelta(minutes=1))
+    sweep_and_deliver(db, config, procedures, nxt, now + timedelta(minutes=1))
     assert len(nxt.replies) == 1
 
 
@@ -595,7 +624,7 @@ def test_audit_helper_and_sweep_share_one_chain(db, config, procedures, now):
     with db.transaction() as s:
         record(s, now=now, actor=SYSTEM, action="test.before")
     add_ticket(db, 1, due=now - timedelta(hours=1))
-    sweep(db, config, procedures, RecordingSender(), now)
+    sweep_and_deliver(db, config, procedures, RecordingSender(), now)
     with db.transaction() as s:
         record(s, now=now, actor=SYSTEM, action="test.after")
     with db.reading() as s:

@@ -6,8 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.services.sweep import sweep
-from tests.db.test_sweep import TEAM, RecordingSender, add_ticket
+from tests.db.test_sweep import TEAM, RecordingSender, add_ticket, sweep_and_deliver
 from tests.helpers.engine import ANN, BOB, Harness, make_config, text_of
 
 
@@ -47,13 +46,15 @@ def test_on_it_is_progress_so_the_reminder_count_starts_again(team, now):
     add_ticket(team.db, 1, due=now - timedelta(hours=1), procedure="access")
     sender = RecordingSender()
     for step in range(2):
-        sweep(
+        sweep_and_deliver(
             team.db, team.config, team.services.procedures, sender, now + timedelta(hours=2 * step)
         )
     assert team.ticket(1).remind_count == 2
     team.tick(hours=2, minutes=30)
     team.press(BOB, "r:on:1", chat=TEAM)
-    sweep(team.db, team.config, team.services.procedures, sender, now + timedelta(hours=4))
+    sweep_and_deliver(
+        team.db, team.config, team.services.procedures, sender, now + timedelta(hours=4)
+    )
     t = team.ticket(1)
     assert (t.remind_count, t.escalation_level) == (1, 0)
     assert not [r for r in sender.replies if r.kind == "escalation"]
@@ -68,9 +69,13 @@ def test_snooze_holds_the_reminders_for_an_hour(team, now):
     assert "reminder.snoozed" in team.actions(1)
 
     sender = RecordingSender()
-    sweep(team.db, team.config, team.services.procedures, sender, now + timedelta(minutes=59))
+    sweep_and_deliver(
+        team.db, team.config, team.services.procedures, sender, now + timedelta(minutes=59)
+    )
     assert sender.replies == []
-    sweep(team.db, team.config, team.services.procedures, sender, now + timedelta(hours=1))
+    sweep_and_deliver(
+        team.db, team.config, team.services.procedures, sender, now + timedelta(hours=1)
+    )
     assert len(sender.replies) == 1
 
 

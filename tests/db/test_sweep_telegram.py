@@ -10,11 +10,15 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
+from sqlalchemy import select
 from telegram.ext import Application
 
 from bot.cli import main
 from bot.config import load_config
+from bot.db.models import AuditEvent
 from bot.procedures.store import ProcedureStore
+from bot.services.outbox import Outbox
+from bot.telegram.sender import OutboxSender
 from bot.telegram.sweep_job import schedule_sweeps
 from tests.db.test_sweep import BUG_YAML, add_ticket, ticket
 from tests.helpers.fake_telegram import FakeTelegram, group_chat
@@ -87,6 +91,48 @@ def test_sopbot_sweep_sends_one_digest_with_buttons_through_the_bot_api(
     assert len(server.sent(TEAM)) == 1
 
 
+def test_sopbot_sweep_leaves_what_telegram_refuses_for_now_owed_and_sends_it_once_later(
+    tickets, database_url, tmp_path, server, capsys, monkeypatch
+):
+    monkeypatch.delenv("SOPBOT_TELEGRAM_TOKEN", raising=False)
+    config = write_config(tmp_path, database_url, server)
+    for _ in range(4):  # more than the in-process retries
+        server.fail_next("sendMessage", status=500)
+
+    assert main(["sweep", "--config", str(config), "--now", NOW.isoformat()]) == 1
+
+    assert server.sent(TEAM) == []
+    err = capsys.readouterr().err
+    assert f"waiting: digest to chat {TEAM}: #1, #2" in err
+    assert "goes out with the bot's sender or the next sweep" in err
+    assert ticket(tickets, 1).remind_count == 1  # reminded once: the digest is owed
+
+    time.sleep(1.1)  # the outbox's first back-off
+    later = (NOW + timedelta(minutes=1)).isoformat()
+    assert main(["sweep", "--config", str(config), "--now", later]) == 0
+    (message,) = server.sent(TEAM)
+    assert "#1" in message["text"] and "#2" in message["text"]
+    assert ticket(tickets, 1).remind_count == 1
+
+
+def test_sopbot_sweep_reports_a_chat_that_refuses_for_good(
+    tickets, database_url, tmp_path, server, capsys, monkeypatch
+):
+    monkeypatch.delenv("SOPBOT_TELEGRAM_TOKEN", raising=False)
+    config = write_config(tmp_path, database_url, server)
+    server.fail_next("sendMessage", status=403, description="Forbidden: bot was kicked")
+
+    assert main(["sweep", "--config", str(config), "--now", NOW.isoformat()]) == 1
+
+    err = capsys.readouterr().err
+    assert f"refused: digest to chat {TEAM}: #1, #2" in err and "bot was kicked" in err
+    with tickets.reading() as s:
+        undeliverable = s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "message.undeliverable")
+        ).all()
+    assert [e.details["chat_id"] for e in undeliverable] == [TEAM]
+
+
 def test_sopbot_sweep_dry_run_prints_what_it_would_send_and_sends_nothing(
     tickets, database_url, tmp_path, capsys, monkeypatch
 ):
@@ -134,13 +180,20 @@ def test_the_job_queue_runs_the_sweep_and_sends_through_the_applications_bot(
         job = schedule_sweeps(app, services)
         assert job.name == "overdue-sweep"
         assert app.job_queue.jobs() == (job,)
+        # The sweep owes; the outbox's sender, woken by it, sends.
+        sender = OutboxSender(app.bot, Outbox(db, config))
+        app.bot_data["sender"] = sender
+        stop = asyncio.Event()
         async with app:
             await app.start()
+            sending = asyncio.create_task(sender.run(stop))
             try:
                 deadline = time.monotonic() + 30
                 while not server.sent(TEAM) and time.monotonic() < deadline:
                     await asyncio.sleep(0.1)
             finally:
+                stop.set()
+                await sending
                 await app.stop()
 
     asyncio.run(scenario())

@@ -18,7 +18,8 @@ import pytest
 
 from bot.cli.common import words
 from bot.cli.sweep_cmd import print_report
-from bot.services.sweep.report import Failed, Sent, SweepReport
+from bot.services.outbox import Fate
+from bot.services.sweep.report import Sent, SweepReport
 
 BOT = Path(__file__).resolve().parents[2] / "bot"
 SOURCES = [*sorted((BOT / "cli").glob("*.py")), BOT / "chat.py"]
@@ -118,23 +119,46 @@ def report(dry_run: bool) -> SweepReport:
     r = SweepReport(now=now, dry_run=dry_run, reminded=2, escalated=1, deferred=0, stopped=3)
     r.sent.append(Sent(-100, "digest", (1, 2), "<b>2 tickets</b>", None if dry_run else 7))
     r.sent.append(Sent(-100, "daily", (1, 2), "<b>Today:</b> 2 open &amp; 1 late", None))
-    r.failed.append(Failed(-200, "escalation", (3,), "Forbidden: bot was blocked"))
+    r.sent.append(Sent(-200, "escalation", (3,), "<b>Escalated</b>", None if dry_run else 8))
+    r.sent.append(Sent(-300, "escalation", (3,), "<b>Escalated</b>", None if dry_run else 9))
     return r
+
+
+def fates() -> dict[int, Fate]:
+    later = datetime(2026, 3, 2, 9, 1, tzinfo=UTC)
+    return {
+        7: Fate("sent", 41, later, None),
+        8: Fate("refused", None, later, "Forbidden: bot was blocked"),
+        9: Fate("waiting", None, later, "Bad Gateway"),
+    }
 
 
 @pytest.mark.parametrize("dry_run", [False, True])
 def test_the_sweep_report_reads_as_before(dry_run):
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
-        print_report(report(dry_run))
+        print_report(report(dry_run), {} if dry_run else fates())
     verb = "would send" if dry_run else "sent"
+    escalations = [
+        f"{verb} escalation to chat -200: #3",
+        f"{verb} escalation to chat -300: #3",
+    ]
     assert out.getvalue().splitlines() == [
         "sweep at 2026-03-02T09:00:00+00:00" + (" (dry run)" if dry_run else ""),
-        f"{verb} digest to chat -100" + ("" if dry_run else " (message 7)") + ": #1, #2",
+        f"{verb} digest to chat -100" + ("" if dry_run else " (message 41)") + ": #1, #2",
         f"{verb} daily to chat -100: Today: 2 open & 1 late",
+        *(escalations if dry_run else []),
         "2 ticket(s) reminded, 1 escalated, 0 deferred, 3 no longer chased",
     ]
-    assert err.getvalue() == "failed escalation to chat -200: Forbidden: bot was blocked\n"
+    if dry_run:
+        assert err.getvalue() == ""
+    else:
+        assert err.getvalue().splitlines() == [
+            "refused: escalation to chat -200: #3 (Telegram said: Forbidden: bot was blocked;"
+            " the leads are told)",
+            "waiting: escalation to chat -300: #3 (Telegram said: Bad Gateway; it goes out"
+            " with the bot's sender or the next sweep)",
+        ]
 
 
 def test_the_start_and_stop_lines_of_sopbot_run():

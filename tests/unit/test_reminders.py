@@ -350,12 +350,6 @@ def test_a_ticket_is_chased_in_its_group_else_the_default_chat_else_where_it_beg
     assert rules.chased_in(Home(None), default_chat=None) == 42
 
 
-def test_a_claim_holds_for_the_lease_and_what_was_not_sent_is_due_again_at_once():
-    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    assert rules.leased(now) == now + rules.LEASE > now
-    assert rules.chase_again(now) == now
-
-
 def test_a_sent_reminder_leaves_the_planned_count_level_and_next_chase_on_its_ticket():
     now = berlin(2026, 3, 2, 12, 0)
     t = T(

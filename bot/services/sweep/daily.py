@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -13,87 +12,76 @@ from bot.config import Config
 from bot.db.models import Reminder
 from bot.domain import reminders as rules
 from bot.render import render
+from bot.services import outbox
 from bot.services.database import Database
 from bot.services.messages import Reply
 from bot.services.sweep import queries
 from bot.services.sweep.digests import DIGEST_LIMIT
 from bot.services.sweep.lines import line
-from bot.services.sweep.report import Failed, Sender, Sent, SweepReport
-
-log = logging.getLogger(__name__)
+from bot.services.sweep.report import Sent, SweepReport
 
 
-class _NotSent(Exception):
-    """Rolls back a daily plan's claim when its message could not be sent."""
-
-
-def send_daily_plans(
-    db: Database, config: Config, sender: Sender, now: datetime, dry_run: bool, report: SweepReport
+def owe_daily_plans(
+    db: Database, config: Config, now: datetime, dry_run: bool, report: SweepReport
 ) -> None:
-    """Each team chat's daily plan, once per local day, at `reminders.daily_digest`."""
+    """Owe each team chat its daily plan, once per local day, at `reminders.daily_digest`; each
+    in its own transaction, claimed by the plan's `dedupe_key`."""
     tz = config.tz
     day = rules.daily_plan_day(now, config.reminders.daily_digest, config.reminders, tz)
     if day is None:
         return
     for index, chat in enumerate(config.chats):
         key = f"daily:{chat.id}:{day.isoformat()}"
-        try:
-            with queries.unit(db, dry_run) as session:
-                if not _claim(session, key, chat.id, now, dry_run):
-                    continue
-                # The default chat also holds tickets started privately (no home chat).
-                tickets = queries.active_tickets(session, chat.id, homeless=index == 0)
-                daily = rules.daily_plan(tickets, now, tz)
-                text = render(
-                    "reminders/daily_plan.html",
-                    plan=daily,
-                    overdue=[line(t, now) for t in daily.overdue[:DIGEST_LIMIT]],
-                    due_today=[
-                        line(t, now) | {"due": t.due_at.astimezone(tz)}
-                        for t in daily.due_today[:DIGEST_LIMIT]
-                    ],
-                    more_overdue=max(0, len(daily.overdue) - DIGEST_LIMIT),
-                    more_due_today=max(0, len(daily.due_today) - DIGEST_LIMIT),
-                )
-                ticket_ids = tuple(t.id for t in tickets)
-                if dry_run:
-                    report.sent.append(Sent(chat.id, "daily", ticket_ids, text))
-                    continue
-                try:
-                    message_id = sender.send(Reply(chat_id=chat.id, text=text, kind="daily"))
-                except Exception as e:
-                    raise _NotSent(str(e)) from e
-                session.execute(
-                    update(Reminder)
-                    .where(Reminder.dedupe_key == key)
-                    .values(message_id=message_id, ticket_ids=list(ticket_ids))
-                )
-                queries.record_events(
-                    session,
-                    now,
-                    [
-                        {
-                            "action": "reminder.daily_plan",
-                            "ticket_id": None,
-                            "details": {
-                                "chat_id": chat.id,
-                                "day": day.isoformat(),
-                                "message_id": message_id,
-                                "open": daily.total,
-                                "overdue": len(daily.overdue),
-                                "due_today": len(daily.due_today),
-                            },
-                        }
-                    ],
-                )
-                report.sent.append(Sent(chat.id, "daily", ticket_ids, text, message_id))
-        except _NotSent as e:
-            log.warning("daily plan for chat %s not sent, retried next sweep: %s", chat.id, e)
-            report.failed.append(Failed(chat.id, "daily", (), str(e)))
+        with queries.unit(db, dry_run) as session:
+            if not _claim(session, key, chat.id, now, dry_run):
+                continue
+            # The default chat also holds tickets started privately (no home chat).
+            tickets = queries.active_tickets(session, chat.id, homeless=index == 0)
+            daily = rules.daily_plan(tickets, now, tz)
+            text = render(
+                "reminders/daily_plan.html",
+                plan=daily,
+                overdue=[line(t, now) for t in daily.overdue[:DIGEST_LIMIT]],
+                due_today=[
+                    line(t, now) | {"due": t.due_at.astimezone(tz)}
+                    for t in daily.due_today[:DIGEST_LIMIT]
+                ],
+                more_overdue=max(0, len(daily.overdue) - DIGEST_LIMIT),
+                more_due_today=max(0, len(daily.due_today) - DIGEST_LIMIT),
+            )
+            ticket_ids = tuple(t.id for t in tickets)
+            if dry_run:
+                report.sent.append(Sent(chat.id, "daily", ticket_ids, text))
+                continue
+            (row,) = outbox.owe(session, [Reply(chat_id=chat.id, text=text, kind="daily")], now)
+            session.execute(
+                update(Reminder)
+                .where(Reminder.dedupe_key == key)
+                .values(ticket_ids=list(ticket_ids))
+            )
+            queries.record_events(
+                session,
+                now,
+                [
+                    {
+                        "action": "reminder.daily_plan",
+                        "ticket_id": None,
+                        "details": {
+                            "chat_id": chat.id,
+                            "day": day.isoformat(),
+                            "open": daily.total,
+                            "overdue": len(daily.overdue),
+                            "due_today": len(daily.due_today),
+                        },
+                    }
+                ],
+            )
+            session.flush()
+            report.sent.append(Sent(chat.id, "daily", ticket_ids, text, row.id))
 
 
 def _claim(session: Session, key: str, chat_id: int, now: datetime, dry_run: bool) -> bool:
-    """Take the day's plan for this chat; False when it was sent (or is being sent) already.
+    """Take the day's plan for this chat; False when it was owed already.
 
     The unique `dedupe_key` is the claim: a second sweeper's insert waits for the first one's
     transaction and then does nothing.

@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 
 from bot.db.models import Reminder, Ticket, tickets
 from bot.domain import lifecycle
-from bot.domain import reminders as rules
 from bot.domain.actors import SYSTEM
 from bot.services import audit
 from bot.services.database import Database
@@ -83,16 +82,6 @@ def update_tickets(session: Session, ids: Sequence[int], **values: Any) -> None:
     """Set the same values on many tickets in one statement (most reminders share them)."""
     if ids:
         session.execute(update_statement(tickets).where(among(session, ids)).values(**values))
-
-
-def release(session: Session, ids: Sequence[int], now: datetime) -> None:
-    """Claims taken at `now` and not sent: due again, unless someone changed the ticket
-    meanwhile (snoozed, resolved: its chase time is no longer the lease)."""
-    session.execute(
-        update_statement(tickets)
-        .where(among(session, ids), tickets.c.chase_at == rules.leased(now))
-        .values(chase_at=rules.chase_again(now))
-    )
 
 
 def among(session: Session, ids: Sequence[int]) -> ColumnElement[bool]:

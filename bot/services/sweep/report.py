@@ -1,4 +1,4 @@
-"""What a sweep did, and what it sends through: the report, the sender, the phase timer."""
+"""What a sweep did: the report, the procedures it reads, the phase timer."""
 
 from __future__ import annotations
 
@@ -10,13 +10,6 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.domain.procedure import Procedure
-from bot.services.messages import Reply
-
-
-class Sender(Protocol):
-    """Sends one message; returns its message id and raises when it was not sent."""
-
-    def send(self, reply: Reply) -> int: ...
 
 
 class ProcedureSource(Protocol):
@@ -25,21 +18,13 @@ class ProcedureSource(Protocol):
 
 @dataclass(frozen=True)
 class Sent:
-    """A message the sweep sent (or, in a dry run, would send)."""
+    """A message the sweep owes a chat, in the outbox as `outbox_id` (a dry run: would owe)."""
 
     chat_id: int
     kind: str  # digest, escalation, daily
     ticket_ids: tuple[int, ...]
     text: str
-    message_id: int | None = None
-
-
-@dataclass(frozen=True)
-class Failed:
-    chat_id: int
-    kind: str
-    ticket_ids: tuple[int, ...]
-    error: str
+    outbox_id: int | None = None
 
 
 @dataclass
@@ -47,12 +32,11 @@ class SweepReport:
     now: datetime
     dry_run: bool = False
     sent: list[Sent] = field(default_factory=list)
-    failed: list[Failed] = field(default_factory=list)
-    reminded: int = 0  # tickets in the digests sent
+    reminded: int = 0  # tickets in the digests owed
     escalated: int = 0  # tickets whose escalation level was raised
     deferred: int = 0  # tickets whose chase moved without a reminder (quiet hours, snooze)
     stopped: int = 0  # tickets no longer chased (finished or paused)
-    # Wall time of each phase: claim, send (recording included), record, escalate, daily.
+    # Wall time of each phase: chase (one transaction: claim, owe, commit), claim, owe, daily.
     seconds: dict[str, float] = field(default_factory=dict)
 
     def of_kind(self, kind: str) -> list[Sent]:

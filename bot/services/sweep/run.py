@@ -1,5 +1,5 @@
-"""One sweep: claim, send the digests, escalate, send the daily plans (see the package's
-docstring for how that is exactly once)."""
+"""One sweep: claim the due tickets, owe the digests and escalations, then the daily plans (see
+the package's docstring for how that is exactly once)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from bot.config import Config
 from bot.domain import reminders as rules
 from bot.procedures.errors import ProcedureError
 from bot.services.database import Database
-from bot.services.sweep import digests
+from bot.services.sweep import digests, queries
 from bot.services.sweep.claim import claim_due
-from bot.services.sweep.daily import send_daily_plans
+from bot.services.sweep.daily import owe_daily_plans
 from bot.services.sweep.escalation import escalate
-from bot.services.sweep.report import ProcedureSource, Sender, SweepReport, phase
+from bot.services.sweep.report import ProcedureSource, SweepReport, phase
 
 log = logging.getLogger(__name__)
 
@@ -24,22 +24,22 @@ def sweep(
     db: Database,
     config: Config,
     procedures: ProcedureSource | None,
-    sender: Sender,
     now: datetime,
     dry_run: bool = False,
 ) -> SweepReport:
-    """One pass: digests to every chat with due tickets, escalations, the daily plans."""
+    """One pass: digests to every chat with due tickets, escalations, the daily plans, all
+    owed through the outbox (the sender delivers them). A dry run changes nothing."""
     report = SweepReport(now=now, dry_run=dry_run)
     cadence_for = _cadences(procedures)
-    with phase(report, "claim"):
-        composed, owed = claim_due(db, config, cadence_for, now, dry_run, report)
-    with phase(report, "send"):
-        owed += digests.send(db, sender, now, dry_run, composed, report)
-    if owed:
-        with phase(report, "escalate"):
-            escalate(db, config, cadence_for, sender, now, dry_run, owed, report)
+    # "chase" is the whole transaction: claim, owe, and the commit.
+    with phase(report, "chase"), queries.unit(db, dry_run) as session:
+        with phase(report, "claim"):
+            composed, owed = claim_due(session, config, cadence_for, now, dry_run, report)
+        with phase(report, "owe"):
+            owed += digests.owe(session, composed, now, dry_run, report)
+            escalate(session, config, now, dry_run, owed, report)
     with phase(report, "daily"):
-        send_daily_plans(db, config, sender, now, dry_run, report)
+        owe_daily_plans(db, config, now, dry_run, report)
     return report
 
 
