@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import html
 import threading
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from bot.config import Config
+from bot.db import migrate
+from bot.services.database import Database
 from bot.services.messages import Button, Incoming, Outcome, Reply
+from bot.services.outbox import Outbox
 from bot.telegram.commands import COMMANDS
 from tests.helpers.fake_telegram import group_chat, private_chat
 
@@ -75,26 +79,25 @@ class ScriptedConversation:
             self.left.append((chat_id, title))
 
 
-class EmptyOutbox:
-    """The stand-in engine owes nothing through the outbox: it answers with replies to send."""
+class ClosingDatabase(Database):
+    """A real database that remembers being closed."""
 
-    def claim(self, now):
-        return []
-
-
-class FakeDatabase:
     disposed = False
 
     def dispose(self) -> None:
+        super().dispose()
         self.disposed = True
 
 
 @dataclass
 class Services:
+    """The stand-in engine answers with replies to send; the outbox is real (the adapter owes
+    its own reports there)."""
+
     config: Config
     conversation: ScriptedConversation
-    db: FakeDatabase = field(default_factory=FakeDatabase)
-    outbox: EmptyOutbox = field(default_factory=EmptyOutbox)
+    db: ClosingDatabase
+    outbox: Outbox
     inbox: Any = None  # the stand-in keeps no inbox: updates go straight to it
     procedures: Any = None
 
@@ -103,8 +106,10 @@ class Services:
 
 
 @pytest.fixture
-def services(bot_config, team_chat) -> Services:
-    return Services(bot_config, ScriptedConversation(team_chat["id"]))
+def services(bot_config, team_chat, tmp_path) -> Services:
+    db = ClosingDatabase.from_url(f"sqlite:///{tmp_path / 'adapter.db'}")
+    migrate.upgrade(db.engine)
+    return Services(bot_config, ScriptedConversation(team_chat["id"]), db, Outbox(db, bot_config))
 
 
 @pytest.fixture
@@ -217,6 +222,22 @@ def test_a_failing_update_is_reported_and_the_bot_carries_on(bot, fake_telegram,
     assert fake_telegram.token not in report[0]["text"]
     (after,) = bot.say(member, chat, "still there?")
     assert after["text"] == "echo: still there?"
+
+
+def test_a_failure_report_outlasts_an_outage_and_arrives_once(
+    bot, fake_telegram, member, team_chat
+):
+    for _ in range(5):  # more than a send's own retries: the outbox keeps them
+        fake_telegram.fail_next("sendMessage", status=502)
+    chat = private_chat(member)
+    fake_telegram.push_message(member, chat, "/boom")
+    sorry = fake_telegram.wait_sent(chat["id"], timeout=30)
+    report = fake_telegram.wait_sent(team_chat["id"], timeout=30)
+    assert "something went wrong" in sorry["text"]
+    assert "RuntimeError: the engine fell over" in report["text"]
+    time.sleep(1.0)  # nothing more may follow
+    assert len(fake_telegram.sent(chat["id"])) == 1
+    assert len(fake_telegram.sent(team_chat["id"])) == 1
 
 
 def test_flood_limits_are_waited_out_and_nothing_is_lost(bot, fake_telegram, member):
