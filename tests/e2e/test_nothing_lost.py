@@ -7,11 +7,11 @@ from __future__ import annotations
 import random
 import re
 import socket
-import sqlite3
 import time
 import urllib.request
 
 import yaml
+from sqlalchemy import create_engine, text
 
 from bot.services.database import DatabaseBusy
 from tests.helpers.fake_telegram import private_chat, user
@@ -45,11 +45,12 @@ def test_the_same_update_twice_and_the_same_message_under_a_new_update_make_one_
 
 
 def test_a_burst_survives_kill_9_at_random_moments_with_every_message_handled_once(
-    sopbot_process, fake_telegram, bot_config_file, tmp_path
+    sopbot_process, fake_telegram, bot_config_file, database_url
 ):
     people = [user(3000 + n, f"person{n}", f"Person {n}") for n in range(10)]
     config = yaml.safe_load(bot_config_file.read_text())
     config["members"] = [p["id"] for p in people]
+    config["database"] = {"url": database_url, "auto_migrate": True}
     bot_config_file.write_text(yaml.safe_dump(config, sort_keys=False))
     rng = random.Random(20261130)
     process = sopbot_process()
@@ -73,25 +74,21 @@ def test_a_burst_survives_kill_9_at_random_moments_with_every_message_handled_on
     try:
         wait_until(lambda: all(len(a) >= 5 for a in answered().values()), timeout=60)
     except AssertionError:
-        db = sqlite3.connect(tmp_path / "sopbot.db")
+        unsent = "outbox WHERE sent_at IS NULL AND failed_at IS NULL"
         state = {
-            "tickets": db.execute("SELECT count(*) FROM tickets").fetchone(),
-            "inbox": db.execute("SELECT count(*), sum(handled_at IS NULL) FROM inbox").fetchone(),
-            "outbox": db.execute(
-                "SELECT count(*), sum(sent_at IS NULL), sum(failed_at IS NOT NULL) FROM outbox"
-            ).fetchone(),
+            "tickets": count(database_url, "tickets"),
+            "inbox waiting": count(database_url, "inbox WHERE handled_at IS NULL"),
+            "outbox owed": count(
+                database_url, "outbox WHERE sent_at IS NULL AND failed_at IS NULL"
+            ),
             "answered": {k: len(v) for k, v in answered().items()},
             "pending": len(fake_telegram.pending_updates()),
         }
         raise AssertionError(f"{state}\n{process.log()[-3000:]}") from None
     assert process.stop() == 0
-    db = sqlite3.connect(tmp_path / "sopbot.db")
-    tickets = db.execute("SELECT count(*) FROM tickets").fetchone()[0]
-    waiting = db.execute("SELECT count(*) FROM inbox WHERE handled_at IS NULL").fetchone()[0]
-    owed = db.execute(
-        "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
-    ).fetchone()[0]
-    db.close()
+    tickets = count(database_url, "tickets")
+    waiting = count(database_url, "inbox WHERE handled_at IS NULL")
+    owed = count(database_url, "outbox WHERE sent_at IS NULL AND failed_at IS NULL")
     assert tickets == pushed == 50  # each message handled exactly once
     assert waiting == 0 and owed == 0
     numbers = [
@@ -101,6 +98,16 @@ def test_a_burst_survives_kill_9_at_random_moments_with_every_message_handled_on
     # Telegram cannot be asked to send a message only once: a kill between its answer and our
     # record of it sends that one again. At most one per kill.
     assert len(numbers) - 50 <= kills
+
+
+def count(url: str, rows: str) -> int:
+    """`SELECT count(*) FROM <rows>` on the bot's database (either backend)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(f"SELECT count(*) FROM {rows}")).scalar_one()
+    finally:
+        engine.dispose()
 
 
 def free_port() -> int:
