@@ -78,9 +78,7 @@ def test_a_burst_survives_kill_9_at_random_moments_with_every_message_handled_on
         state = {
             "tickets": count(database_url, "tickets"),
             "inbox waiting": count(database_url, "inbox WHERE handled_at IS NULL"),
-            "outbox owed": count(
-                database_url, "outbox WHERE sent_at IS NULL AND failed_at IS NULL"
-            ),
+            "outbox owed": count(database_url, unsent),
             "answered": {k: len(v) for k, v in answered().items()},
             "pending": len(fake_telegram.pending_updates()),
         }
