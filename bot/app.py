@@ -19,6 +19,7 @@ from bot.services import sweep as overdue
 from bot.services.context import Registry
 from bot.services.conversation import Conversation
 from bot.services.database import Database
+from bot.services.file_store import FileStore
 from bot.services.inbox import Inbox
 from bot.services.outbox import Outbox
 
@@ -102,6 +103,11 @@ class Services:
     def outbox(self) -> Outbox:
         """What the bot owes people, for the sender to deliver."""
         return Outbox(self.db, self.config)
+
+    @cached_property
+    def files(self) -> FileStore:
+        """The attachments folder: files people sent, stored by the sha256 of their bytes."""
+        return FileStore(self.config.attachments_dir)
 
     @property
     def registry(self) -> Registry:

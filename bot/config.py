@@ -95,6 +95,8 @@ class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     procedures_dir: Path = Path("procedures")
     knowledge_dir: Path = Path("knowledge")
+    # Files people sent, stored by the sha256 of their bytes (beside the database by default).
+    attachments_dir: Path = Path("attachments")
     timezone: str = "UTC"
     leads: frozenset[int] = frozenset()
     members: frozenset[int] = frozenset()
@@ -246,6 +248,7 @@ _SPEC: dict[str, Any] = {
     "database": {"url": _str, "auto_migrate": _bool},
     "procedures_dir": _str,
     "knowledge_dir": _str,
+    "attachments_dir": _str,
     "timezone": _timezone,
     "leads": _ids,
     "members": _ids,
@@ -403,6 +406,9 @@ def _build(
         database=database,
         procedures_dir=_resolve(raw.get("procedures_dir", "procedures"), base),
         knowledge_dir=_resolve(raw.get("knowledge_dir", "knowledge"), base),
+        attachments_dir=_resolve(
+            raw.get("attachments_dir") or str(_beside_database(database.url, base)), base
+        ),
         timezone=raw.get("timezone", "UTC"),
         leads=raw.get("leads", frozenset()),
         members=raw.get("members", frozenset()),
@@ -417,6 +423,15 @@ def _build(
 def _resolve(p: str, base: Path) -> Path:
     path = Path(p).expanduser()
     return path if path.is_absolute() else base / path
+
+
+def _beside_database(url: str, base: Path) -> Path:
+    """`attachments/` next to the SQLite file, or next to the config for a database server."""
+    prefix = "sqlite:///"
+    rest = url[len(prefix) :] if url.startswith(prefix) else ""
+    if rest and not rest.startswith(":memory:"):
+        return Path(rest).parent / "attachments"
+    return base / "attachments"
 
 
 def _resolve_sqlite(url: str, base: Path) -> str:
@@ -463,6 +478,7 @@ def describe(config: Config) -> dict[str, Any]:
         },
         "procedures_dir": str(config.procedures_dir),
         "knowledge_dir": str(config.knowledge_dir),
+        "attachments_dir": str(config.attachments_dir),
         "timezone": config.timezone,
         "leads": sorted(config.leads),
         "members": sorted(config.members),

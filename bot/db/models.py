@@ -307,6 +307,9 @@ class OutboxMessage(Base):
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
+    # A file Telegram already holds, sent back by its id (a ticket's attachment).
+    file_id: Mapped[str | None] = mapped_column(String(255))
+    file_kind: Mapped[str | None] = mapped_column(String(20))
 
     __table_args__ = (
         # The sender's one query: what is still owed, chat by chat, oldest first. Partial, so
@@ -327,3 +330,35 @@ class Setting(Base):
     __tablename__ = "settings"
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[Any] = mapped_column(JSONText)
+
+
+class Attachment(Base):
+    """A file a person sent about a ticket: Telegram's id for it, and (when it could be
+    downloaded) the sha256 of the bytes kept in the attachments folder. The audit event that
+    added it carries the same facts, so the hash chain covers the file."""
+
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # None until the ticket exists (a first message that asks which kind of ticket it is).
+    ticket_id: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))  # photo, document, voice, audio, video, ...
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    mime_type: Mapped[str | None] = mapped_column(String(100))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))  # None: too big to download
+    file_id: Mapped[str] = mapped_column(String(255))
+    file_unique_id: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)  # the caption, when it was not an answer
+    field: Mapped[str | None] = mapped_column(String(100))  # the file field it answers
+    media_group_id: Mapped[str | None] = mapped_column(String(64))
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    added_by_id: Mapped[int | None] = mapped_column(BigInteger)
+    added_by_name: Mapped[str | None] = mapped_column(String(200))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_attachments_ticket_id_id", "ticket_id", "id"),
+        Index("ix_attachments_media_group_id", "media_group_id"),
+        Index("ix_attachments_chat_id_message_id", "chat_id", "message_id"),
+    )

@@ -120,6 +120,14 @@ class ShowTicket(Codec):
 
 
 @dataclass(frozen=True)
+class SendFile(Codec):
+    """Send a ticket's attachment back into the chat (by Telegram's file id)."""
+
+    prefix: ClassVar[str] = "af"
+    attachment: int
+
+
+@dataclass(frozen=True)
 class ShowSteps(Codec):
     prefix: ClassVar[str] = "ss"
     ticket: int
@@ -189,6 +197,7 @@ __all__ = [
     "Confirm",
     "Deflected",
     "PickField",
+    "SendFile",
     "ShowArticle",
     "ShowSteps",
     "ShowTicket",

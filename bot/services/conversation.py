@@ -23,6 +23,7 @@ from bot.procedures.store import ProcedureStore
 from bot.render import render
 from bot.services import (
     asking,
+    attaching,
     audit,
     core_commands,
     inbox,
@@ -127,6 +128,7 @@ class Conversation:
     def _install_core(self) -> None:
         """What every team has: the core commands, the gate's buttons, working tickets."""
         core_commands.install(self.registry)
+        attaching.install(self.registry)
         question_buttons.install(self.registry)
         tickets.install(self.registry)
         ticket_views.install(self.registry)
@@ -195,12 +197,17 @@ class Conversation:
             name, target, args = m.group(1).lower(), m.group(2), (m.group(3) or "").strip()
             if target and inc.bot_username and target.lower() != inc.bot_username.lower():
                 return None  # a command for another bot in the same group
+            if inc.files and name != "attach":
+                attaching.before_command(ctx)  # for the ticket the command makes of them
             return self._command(ctx, name, args)
         if not inc.is_private and not (inc.reply_to_bot or inc.mentions_bot):
             return None  # group chatter that isn't addressed to the bot
         text = _strip_mention(text, inc.bot_username)
         if is_blank(text):  # zero-width spaces and fillers say nothing either
             text = ""
+        if inc.files:
+            attaching.receive(ctx, text)
+            return None
         pending, ticket = asking.question_for_message(ctx)
         if pending is not None:
             return self._answer(ctx, pending, ticket, text)

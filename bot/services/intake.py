@@ -15,7 +15,7 @@ from bot.domain.procedure import Procedure
 from bot.domain.question import Kind, Phase
 from bot.domain.ticket import Refused, Ticket
 from bot.render import render
-from bot.services import asking, knowledge, records, resolving
+from bot.services import asking, attachments, knowledge, records, resolving
 from bot.services.asking import fields_for
 from bot.services.audit import next_value
 from bot.services.context import Ctx
@@ -53,6 +53,7 @@ def create_ticket(ctx: Ctx, procedure: Procedure, text: str, message_id: int | N
         details={"title": ticket.title, "chat_id": inc.chat_id, "message_id": message_id},
         procedure=procedure,
     )
+    attachments.adopt(ctx, ticket, message_id)  # files sent with the message that made it
     errors = asking.apply_named_values(ctx, ticket, procedure, text, Phase.INTAKE)
     if _offer_articles(ctx, ticket, procedure, text):
         return ticket

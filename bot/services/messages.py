@@ -22,6 +22,30 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class StoredFile:
+    """A file Telegram already holds, sent again by its id (a ticket's attachment)."""
+
+    file_id: str
+    kind: str  # photo, document, voice, audio, video, video_note, animation
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    """A file a person sent: what Telegram says of it and, once the adapter downloaded and
+    stored it, the sha256 of its bytes (None when it was too big to download)."""
+
+    kind: str  # photo, document, voice, audio, video, video_note, animation
+    file_id: str
+    file_unique_id: str | None = None
+    file_name: str | None = None
+    mime_type: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+    too_big: bool = False
+    media_group_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Reply:
     """One message for the bot to send (or, with `edit_message_id`, to edit)."""
 
@@ -34,6 +58,7 @@ class Reply:
     kind: str = "message"  # question, confirm, announcement, digest, ...
     edit_message_id: int | None = None
     attachment: Attachment | None = None
+    file: StoredFile | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +90,8 @@ class Incoming:
     callback_message_html: str | None = None  # its text, so an edit can keep it
     bot_username: str | None = None
     update_id: int | None = None  # the inbox's update this came in (handled once)
+    files: tuple[IncomingFile, ...] = ()  # what was sent with it (an album: one at a time)
+    edited: bool = False  # an edit of message `message_id`, not a new message
 
     @property
     def is_private(self) -> bool:

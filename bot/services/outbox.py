@@ -34,7 +34,7 @@ from bot.domain.actors import SYSTEM
 from bot.render import render
 from bot.services import audit, queues, records
 from bot.services.database import Database
-from bot.services.messages import Attachment, Button, Delivered, Reply
+from bot.services.messages import Attachment, Button, Delivered, Reply, StoredFile
 
 LEASE = timedelta(seconds=10)  # a live sender renews its claims; a dead one's run out soon
 CLAIM_LIMIT = 200  # messages looked at in one claim
@@ -93,6 +93,8 @@ def _row(reply: Reply, now: datetime) -> OutboxMessage:
         attachment_name=attachment.filename if attachment else None,
         attachment=attachment.content if attachment else None,
         attachment_is_photo=attachment.is_photo if attachment else False,
+        file_id=reply.file.file_id if reply.file else None,
+        file_kind=reply.file.kind if reply.file else None,
         created_at=now,
         not_before=now,
         attempts=0,
@@ -115,6 +117,7 @@ def _reply(row: OutboxMessage) -> Reply:
         kind=row.kind,
         edit_message_id=row.edit_message_id,
         attachment=attachment,
+        file=StoredFile(row.file_id, row.file_kind or "document") if row.file_id else None,
     )
 
 

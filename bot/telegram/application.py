@@ -108,6 +108,18 @@ def build_application(
     return application
 
 
+# Everything a person may send as a file about a ticket (an album comes as one message each).
+FILES = (
+    filters.PHOTO
+    | filters.Document.ALL
+    | filters.VOICE
+    | filters.AUDIO
+    | filters.VIDEO
+    | filters.VIDEO_NOTE
+    | filters.ANIMATION
+)
+
+
 def add_handlers(application: Application) -> None:
     """All handler wiring: which callback runs for which update, in which order."""
     # Group -1 runs first, for every update (being added to a group too): updates from chats
@@ -115,7 +127,7 @@ def add_handlers(application: Application) -> None:
     application.add_handler(TypeHandler(Update, handlers.leave_unknown_chat), group=-1)
     application.add_handler(
         MessageHandler(
-            filters.UpdateType.MESSAGE & (filters.TEXT | filters.CAPTION),
+            filters.UpdateType.MESSAGE & (filters.TEXT | filters.CAPTION | FILES),
             handlers.on_message,
         )
     )

@@ -23,6 +23,7 @@ from bot.render import render
 from bot.services.inbox import TryLater
 from bot.services.messages import Incoming, Outcome
 from bot.telegram import convert
+from bot.telegram import files as telegram_files
 from bot.telegram.send import deliver
 
 log = logging.getLogger(__name__)
@@ -79,8 +80,16 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     ):
         return
     incoming = convert.from_message(message, bot_id=bot.id, bot_username=bot.username, now=_now())
-    if incoming is not None:
-        await _converse(context, replace(incoming, update_id=update.update_id))
+    if incoming is None:
+        return
+    found = telegram_files.files_of(message)
+    replied = message.reply_to_message
+    if not found and replied is not None and incoming.text.lower().startswith("/attach"):
+        found = telegram_files.files_of(replied)  # `/attach N` in reply to a file
+    if found:  # on disk before the engine records them
+        stored = await telegram_files.download(bot, found, services_of(context).files)
+        incoming = replace(incoming, files=tuple(stored))
+    await _converse(context, replace(incoming, update_id=update.update_id))
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -74,14 +74,27 @@ def keyboard(buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | 
     return InlineKeyboardMarkup(rows) if rows else None
 
 
+# The Bot API method and its file argument for each kind of file sent again by its id.
+SEND_FILE = {
+    "photo": ("send_photo", "photo"),
+    "document": ("send_document", "document"),
+    "voice": ("send_voice", "voice"),
+    "audio": ("send_audio", "audio"),
+    "video": ("send_video", "video"),
+    "video_note": ("send_video_note", "video_note"),
+    "animation": ("send_animation", "animation"),
+}
+
+
 def plan(reply: Reply) -> list[Send]:
     """The calls that show `reply`: long text split in parts, buttons under the last one."""
     markup = keyboard(reply.buttons)
     parts = split_message(reply.text) if reply.text.strip() else []
-    attachment = reply.attachment
+    attachment = reply.attachment or reply.file
     caption = None
     if (
         attachment is not None
+        and not (reply.file is not None and reply.file.kind == "video_note")  # takes none
         and reply.edit_message_id is None
         and len(parts) == 1
         and len(html_to_text(parts[0])) <= CAPTION_LIMIT
@@ -111,11 +124,20 @@ def plan(reply: Reply) -> list[Send]:
                 | {"text": part, "reply_markup": markup if last else None},
             )
         )
-    if attachment is not None:
-        name = "send_photo" if attachment.is_photo else "send_document"
-        file_arg = "photo" if attachment.is_photo else "document"
+    if reply.file is not None:
+        name, file_arg = SEND_FILE.get(reply.file.kind, SEND_FILE["document"])
         kwargs = _placed(reply, first=not sends) | {
-            file_arg: InputFile(attachment.content, filename=attachment.filename),
+            file_arg: reply.file.file_id,
+            "reply_markup": markup,
+        }
+        if caption is not None:
+            kwargs["caption"] = caption
+        sends.append(Send(name, kwargs))
+    elif reply.attachment is not None:
+        name = "send_photo" if reply.attachment.is_photo else "send_document"
+        file_arg = "photo" if reply.attachment.is_photo else "document"
+        kwargs = _placed(reply, first=not sends) | {
+            file_arg: InputFile(reply.attachment.content, filename=reply.attachment.filename),
             "caption": caption,
             "reply_markup": markup,
         }

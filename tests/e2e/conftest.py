@@ -148,6 +148,14 @@ class RunningBot:
         self.server.push_message(person, chat, text, **kw)
         return self._answer(since)
 
+    def send_file(
+        self, person: JSONDict, chat: JSONDict, kind: str, content: bytes | None, **kw: Any
+    ) -> list[JSONDict]:
+        """Send a file as `person` (see `FakeTelegram.push_file`); returns the bot's answer."""
+        since = self.server.mark()
+        self.server.push_file(person, chat, kind, content, **kw)
+        return self._answer(since)
+
     def press(
         self, person: JSONDict, chat: JSONDict, message_id: int, data: str
     ) -> tuple[str | None, list[JSONDict]]:
@@ -184,7 +192,18 @@ class RunningBot:
         raise AssertionError("the bot kept calling Telegram")
 
 
-_SHOWING = ("sendMessage", "sendPhoto", "sendDocument", "editMessageText", "editMessageReplyMarkup")
+_SHOWING = (
+    "sendMessage",
+    "sendPhoto",
+    "sendDocument",
+    "sendVoice",
+    "sendAudio",
+    "sendVideo",
+    "sendVideoNote",
+    "sendAnimation",
+    "editMessageText",
+    "editMessageReplyMarkup",
+)
 
 
 def _shows_something(call) -> bool:

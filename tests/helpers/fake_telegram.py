@@ -32,7 +32,7 @@ from email.parser import BytesParser
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 TOKEN = "123456789:AAFakeTokenForTestsOnly-0123456789ab"
 BOT_ID = 123456789
@@ -285,6 +285,9 @@ class FakeTelegram:
         self._message_ids: dict[int, Iterator[int]] = defaultdict(lambda: itertools.count(1))
         self._faults: dict[str, deque[_Fault]] = defaultdict(deque)
         self._commands: dict[str, list[JSONDict]] = {}
+        # Files people sent: file_id -> (bytes, or None when too big to download; its size).
+        self._files: dict[str, tuple[bytes | None, int]] = {}
+        self._file_ids = itertools.count(1)
         self._poll_generation = 0
         self.webhook_url = ""
         self._closed = False
@@ -391,6 +394,78 @@ class FakeTelegram:
             self._messages[chat["id"]][message["message_id"]] = message
             self.push_update({"message": message})
             return message
+
+    def push_file(
+        self,
+        user: JSONDict,
+        chat: JSONDict,
+        kind: str,
+        content: bytes | None,
+        *,
+        file_name: str | None = None,
+        mime_type: str | None = None,
+        caption: str | None = None,
+        media_group_id: str | None = None,
+        reply_to_message_id: int | None = None,
+        size: int | None = None,
+    ) -> JSONDict:
+        """A person sends a file of `kind` (photo, document, voice, audio, video, video_note,
+        animation). `content=None` with a `size` stands for a file too big to download."""
+        with self._cond:
+            self.add_chat(chat)
+            message = self._new_message(chat, user, None)
+            size = len(content) if content is not None else (size or 0)
+            message[kind] = self._file_object(kind, content, size, file_name, mime_type)
+            if caption is not None:
+                message["caption"] = caption
+                found = entities_for(caption)
+                if found:
+                    message["caption_entities"] = found
+            if media_group_id is not None:
+                message["media_group_id"] = media_group_id
+            if reply_to_message_id is not None:
+                original = self._messages[chat["id"]].get(reply_to_message_id)
+                if original is None:
+                    raise ValueError(f"no message {reply_to_message_id} in chat {chat['id']}")
+                message["reply_to_message"] = _without_reply(original)
+            self._messages[chat["id"]][message["message_id"]] = message
+            self.push_update({"message": message})
+            return message
+
+    def _file_object(
+        self, kind: str, content: bytes | None, size: int, name: str | None, mime: str | None
+    ) -> Any:
+        n = next(self._file_ids)
+        file_id, unique = f"{kind}-file-{n}", f"u{kind}{n}"
+        self._files[file_id] = (content, size)
+        found: JSONDict = {"file_id": file_id, "file_unique_id": unique, "file_size": size}
+        if kind == "photo":
+            # Telegram sends several sizes, smallest first; the last one is the original.
+            thumb_id = f"{file_id}-thumb"
+            self._files[thumb_id] = ((content or b"")[:16], min(size, 16))
+            thumb = {
+                "file_id": thumb_id,
+                "file_unique_id": unique + "t",
+                "file_size": min(size, 16),
+            }
+            return [thumb | {"width": 90, "height": 90}, found | {"width": 1280, "height": 720}]
+        if name is not None:
+            found["file_name"] = name
+        if mime is not None:
+            found["mime_type"] = mime
+        if kind in ("voice", "audio", "video", "video_note", "animation"):
+            found["duration"] = 3
+        if kind in ("video", "animation"):
+            found |= {"width": 640, "height": 360}
+        if kind == "video_note":
+            found["length"] = 240
+        return found
+
+    def file_bytes(self, file_path: str) -> bytes | None:
+        """What `GET /file/bot<token>/<file_path>` serves (the path getFile gave)."""
+        with self._cond:
+            found = self._files.get(file_path.removeprefix("files/"))
+            return found[0] if found else None
 
     def push_callback(self, user: JSONDict, chat: JSONDict, message_id: int, data: str) -> JSONDict:
         """A person presses the button with `data` under message `message_id`."""
@@ -522,7 +597,7 @@ class FakeTelegram:
 
         def sent_here(call: Call) -> bool:
             return (
-                call.method in ("sendMessage", "sendPhoto", "sendDocument")
+                call.method in _SENDS
                 and call.ok
                 and (chat_id is None or call.result["chat"]["id"] == chat_id)
                 and (contains is None or contains in _visible_text(call.result))
@@ -704,13 +779,60 @@ class FakeTelegram:
         return self._send(params, {"text": text, "html": markup})
 
     def _api_sendPhoto(self, params: JSONDict, files: dict[str, UploadedFile]) -> JSONDict:
+        if isinstance(params.get("photo"), str) and not params["photo"].startswith("attach://"):
+            return self._resent(params, "photo")
         upload = _upload(params, files, "photo")
         size = len(upload.content)
         photo = [{"file_id": f"photo-{size}", "file_unique_id": f"p{size}", "width": 1,
                   "height": 1, "file_size": size}]  # fmt: skip
         return self._send(params, {"photo": photo, **_caption(params)})
 
+    def _api_getFile(self, params: JSONDict, files: dict) -> JSONDict:
+        file_id = params.get("file_id")
+        with self._cond:
+            found = self._files.get(file_id) if isinstance(file_id, str) else None
+        if found is None:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        content, size = found
+        if content is None:
+            raise ApiError(400, "Bad Request: file is too big")
+        return {
+            "file_id": file_id,
+            "file_unique_id": "u" + file_id,
+            "file_size": size,
+            "file_path": f"files/{file_id}",
+        }
+
+    def _resent(self, params: JSONDict, kind: str) -> JSONDict:
+        """Sending a file again by its id, as the bot does to show an attachment."""
+        file_id = params.get(kind)
+        with self._cond:
+            known = isinstance(file_id, str) and file_id in self._files
+        if not known:
+            raise ApiError(400, "Bad Request: wrong remote file identifier specified")
+        _, size = self._files[file_id]
+        sent: Any = {"file_id": file_id, "file_unique_id": "u" + file_id, "file_size": size}
+        return self._send(params, {kind: [sent] if kind == "photo" else sent, **_caption(params)})
+
+    def _api_sendVoice(self, params: JSONDict, files: dict) -> JSONDict:
+        return self._resent(params, "voice")
+
+    def _api_sendAudio(self, params: JSONDict, files: dict) -> JSONDict:
+        return self._resent(params, "audio")
+
+    def _api_sendVideo(self, params: JSONDict, files: dict) -> JSONDict:
+        return self._resent(params, "video")
+
+    def _api_sendVideoNote(self, params: JSONDict, files: dict) -> JSONDict:
+        return self._resent(params, "video_note")
+
+    def _api_sendAnimation(self, params: JSONDict, files: dict) -> JSONDict:
+        return self._resent(params, "animation")
+
     def _api_sendDocument(self, params: JSONDict, files: dict[str, UploadedFile]) -> JSONDict:
+        value = params.get("document")
+        if isinstance(value, str) and not value.startswith("attach://"):
+            return self._resent(params, "document")
         upload = _upload(params, files, "document")
         document = {
             "file_id": f"doc-{len(upload.content)}",
@@ -835,6 +957,8 @@ class FakeTelegram:
         return True
 
 
+_SENDS = ("sendMessage", "sendPhoto", "sendDocument", "sendVoice", "sendAudio", "sendVideo",
+          "sendVideoNote", "sendAnimation")  # fmt: skip
 _METHODS = {name[len("_api_") :].lower(): name[len("_api_") :] for name in dir(FakeTelegram)
             if name.startswith("_api_")}  # fmt: skip
 
@@ -967,6 +1091,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         url = urlsplit(self.path)
+        download = re.fullmatch(r"/file/bot([^/]+)/(.+)", unquote(url.path))
+        if download is not None:
+            self._download(*download.groups())
+            return
         match = re.fullmatch(r"/bot([^/]+)/([A-Za-z]+)", url.path)
         if match is None:
             self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
@@ -990,6 +1118,20 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(e.status, body)
             return
         self._reply(200, {"ok": True, "result": result})
+
+    def _download(self, token: str, file_path: str) -> None:
+        content = self.fake.file_bytes(file_path) if token == self.fake.token else None
+        if content is None:
+            self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+            return
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+            pass
 
     def _read_body(self) -> tuple[JSONDict, dict[str, UploadedFile]]:
         length = int(self.headers.get("Content-Length") or 0)
