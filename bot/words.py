@@ -2,8 +2,8 @@
 
 The domain says *what* (a refusal's reason code, a status code, a timedelta); these functions
 say it as people read it. They return plain text: `.html` templates escape it where they show
-it. `status_name`, `duration`, `seconds` and `number` are also the Jinja filters `status`,
-`duration`, `seconds` and `number`.
+it. `status_name`, `duration`, `seconds`, `number` and `moment` are also the Jinja filters `status`,
+`duration`, `seconds`, `number` and `moment`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.domain.durations import duration_parts
 from bot.domain.fields import Rejected
@@ -33,6 +34,12 @@ def refusal(refused: Refusal, number: int) -> str:
 def duration(delta: timedelta) -> str:
     """`1 day 2 hours`, `45 minutes`: the two largest units, sign ignored."""
     return render("words/duration.txt", parts=duration_parts(delta))
+
+
+def moment(at: datetime, tz: ZoneInfo | None = None) -> str:
+    """A point in time as people read it, in the team's time zone: `Mon 30 Nov, 15:20`."""
+    local = at.astimezone(tz) if tz is not None else at
+    return render("words/moment.txt", at=local)
 
 
 def seconds(value: float) -> timedelta:
@@ -76,8 +83,9 @@ def number(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
-def display(spec: FieldSpec | None, value: Any) -> str:
-    """A stored field value as people read it: yes/no, durations in words, `—` for nothing."""
+def display(spec: FieldSpec | None, value: Any, tz: ZoneInfo | None = None) -> str:
+    """A stored field value as people read it: yes/no, durations in words, times in `tz` as
+    `Mon 30 Nov, 15:20`, `—` for nothing."""
     if value is None:
         return render("words/value.txt", kind="none", value=value)
     if isinstance(value, bool):
@@ -85,6 +93,11 @@ def display(spec: FieldSpec | None, value: Any) -> str:
     if spec is not None and spec.type == "duration" and isinstance(value, int | float):
         parts = duration_parts(timedelta(seconds=value))
         return render("words/value.txt", kind="duration", value=value, parts=parts)
+    if spec is not None and spec.type == "datetime" and isinstance(value, str):
+        try:
+            return moment(datetime.fromisoformat(value), tz)
+        except ValueError:
+            return value  # stored by an older version in another form: shown as it is
     return number(value) if isinstance(value, float) else str(value)
 
 

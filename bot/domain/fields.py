@@ -37,7 +37,7 @@ class Reason(StrEnum):
     EMPTY = "empty"  # -
     TOO_SHORT = "too_short"  # length, min (characters)
     TOO_LONG = "too_long"  # length, max (characters)
-    UNEXPECTED_FORM = "unexpected_form"  # example, help: the field's pattern did not match
+    UNEXPECTED_FORM = "unexpected_form"  # hint, example, help: the field's pattern did not match
     TOO_SMALL = "too_small"  # value, min, type
     TOO_LARGE = "too_large"  # value, max, type
     NOT_WHOLE_NUMBER = "not_whole_number"  # text
@@ -95,7 +95,10 @@ def _check_pattern(spec: FieldSpec, text: str, outcome: Accepted) -> Outcome:
     matches = spec.matcher
     if matches is not None and spec.type in _PATTERNED and not matches(str(outcome.value)):
         # Never the regex itself: people read the field's example or help instead.
-        return Rejected(Reason.UNEXPECTED_FORM, {"example": spec.example, "help": spec.help})
+        data = {"example": spec.example, "help": spec.help}
+        if spec.hint is not None:
+            data["hint"] = spec.hint
+        return Rejected(Reason.UNEXPECTED_FORM, data)
     return outcome
 
 

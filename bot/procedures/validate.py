@@ -267,7 +267,7 @@ class _Builder:
                     "required_when (the field is required only while its condition holds); "
                     "remove 'required'",
                 )
-        for optional_text in ("help", "example"):
+        for optional_text in ("label", "help", "hint", "example"):
             if optional_text in m:
                 extra[optional_text] = r.text(m[optional_text], f"{key}.{optional_text}")
         if r.count() > before or name is None or question is None or type_ is None:

@@ -153,7 +153,7 @@ def answer(ctx: Ctx, ticket: Ticket, pending: PendingQuestion, text: str) -> Non
     if pending.kind == Kind.CONFIRM:
         _answer_confirm(ctx, ticket, procedure, text)
     elif pending.kind == Kind.PICK_CHANGE:
-        spec = procedure.field(text.strip().lower())
+        spec = procedure.named(text)
         if spec is None or spec not in procedure.fields:
             asking.offer_changes(ctx, ticket, procedure)
         else:
@@ -247,7 +247,7 @@ def skip(ctx: Ctx, ticket: Ticket, pending: PendingQuestion) -> None:
         ctx.say("chat/nothing_to_skip.html")
         return
     if not gate.can_skip(spec, asking.phase_values(ctx, ticket, phase)):
-        error = render("chat/cannot_skip.txt", name=spec.name)
+        error = render("chat/cannot_skip.txt", name=spec.label)
         asking.ask(ctx, ticket, procedure, spec, phase, repeat=True, errors=[error])
         return
     if phase == Phase.RESOLUTION:
