@@ -86,6 +86,9 @@ class FieldSpec:
     # The form an answer takes, in words ("CHG followed by four or more digits"): said when an
     # answer does not match `pattern`, which people never see.
     hint: str | None = None
+    # Filled from the text the ticket was started with (`/new bug <text>`), when that text is
+    # an answer the field accepts; asked only when it is not.
+    from_text: bool = False
     # How `pattern` is run; fields compare and print by the pattern's text alone.
     matcher: Matcher | None = field(default=None, compare=False, repr=False)
 

@@ -105,6 +105,7 @@ def build_schema() -> dict[str, Any]:
                 "help": _TEXT,
                 "hint": _TEXT,
                 "example": _SCALAR,
+                "from_text": {"type": "boolean", "default": False},
             },
             allOf=[
                 {

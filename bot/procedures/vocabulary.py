@@ -87,6 +87,8 @@ FIELD = Section(
         "hint": "The form an answer takes, in words; said instead of the pattern when an "
         "answer does not match it.",
         "example": "An example answer; it must be one the field accepts.",
+        "from_text": "true: filled from the text the ticket was started with (after /new and "
+        "the procedure's command), when the field accepts it; asked only otherwise.",
     },
     required=("name", "question"),
 )

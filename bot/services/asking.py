@@ -290,7 +290,7 @@ def accept_value(
     ctx: Ctx, ticket: Ticket, procedure: Procedure, spec: FieldSpec, raw: str, phase: Phase
 ) -> str | None:
     """Validate and store one answer (audited either way); what to tell when it was refused."""
-    outcome = parse_answer(spec, raw, ctx.config.tz)
+    outcome = parse_answer(spec, raw, ctx.config.tz, ctx.now)
     if not isinstance(outcome, Accepted):
         ticket.invalid_answers += 1
         return refuse_answer(ctx, ticket, procedure, spec, outcome, raw)

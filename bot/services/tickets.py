@@ -88,7 +88,7 @@ def set_field(ctx: Ctx, args: str) -> None:
         )
         ctx.refuse(ticket, "set", refused.refusal)
         return
-    outcome = parse_answer(spec, raw, ctx.config.tz)
+    outcome = parse_answer(spec, raw, ctx.config.tz, ctx.now)
     if not isinstance(outcome, Accepted):
         reason = asking.refuse_answer(ctx, ticket, procedure, spec, outcome, raw)
         ctx.say("chat/invalid_value.html", ticket=ticket, spec=spec, reason=reason)
