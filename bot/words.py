@@ -8,6 +8,7 @@ it. `status_name`, `duration`, `seconds`, `number` and `moment` are also the Jin
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -15,8 +16,9 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.durations import duration_parts
 from bot.domain.fields import Rejected
-from bot.domain.procedure import FieldSpec
+from bot.domain.procedure import FieldSpec, Procedure
 from bot.domain.reminders import late_by
+from bot.domain.text import readable
 from bot.domain.ticket import Refusal, TransitionError
 from bot.render import render
 
@@ -99,6 +101,26 @@ def display(spec: FieldSpec | None, value: Any, tz: ZoneInfo | None = None) -> s
         except ValueError:
             return value  # stored by an older version in another form: shown as it is
     return number(value) if isinstance(value, float) else str(value)
+
+
+# A value stored as a time (ISO 8601 with a time of day), for a field no procedure describes now.
+_ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+_A_MOMENT = FieldSpec(name="at", question="", type="datetime")
+
+
+def field_label(procedure: Procedure | None, name: object) -> str:
+    """A field named in a record (an audit event, a change), as people read it."""
+    text = str(name or "")
+    return procedure.label(text) if procedure is not None else readable(text)
+
+
+def field_value(procedure: Procedure | None, name: object, value: Any, tz: ZoneInfo | None) -> str:
+    """A field's value named in a record, in words: by the field's type where the procedure
+    still has it; a stored time is a time even without it."""
+    spec = procedure.field(str(name)) if procedure is not None else None
+    if spec is None and isinstance(value, str) and _ISO_MOMENT.match(value):
+        spec = _A_MOMENT
+    return display(spec, value, tz)
 
 
 def expected_form(spec: FieldSpec) -> str:

@@ -24,16 +24,15 @@ from sqlalchemy.orm import Session
 
 from bot.chart import weekly_chart
 from bot.db.models import AuditEvent, Person
-from bot.domain.procedure import FieldSpec, Procedure
+from bot.domain.procedure import Procedure
 from bot.domain.text import readable
-from bot.procedures.errors import ProcedureError
 from bot.procedures.store import ProcedureStore
 from bot.render import render
 from bot.services import audit, records, stats
 from bot.services.buttons import Codec
 from bot.services.context import Ctx, Registry
 from bot.services.messages import Attachment, Button, Outcome, Reply
-from bot.words import display
+from bot.words import field_label, field_value
 
 PAGE_SIZE = 15
 VERSION_PREFIX = 8
@@ -54,9 +53,6 @@ _CURSOR = re.compile(r"^(b?)(\d{1,19})$")
 _USERNAME = re.compile(r"^@([A-Za-z0-9_]{1,64})$")
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MAX_ID = 2**63 - 1
-# A value stored as a time (ISO 8601 with a time of day), for events whose field is not known.
-_ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
-_A_MOMENT = FieldSpec(name="at", question="", type="datetime")
 
 
 @dataclass(frozen=True)
@@ -78,8 +74,7 @@ class Line:
 
     def label(self, name: object) -> str:
         """A field named in the details, as people read it."""
-        text = str(name or "")
-        return self.procedure.label(text) if self.procedure else readable(text)
+        return field_label(self.procedure, name)
 
     def step(self, step_id: object) -> str:
         """A step named in the details, by its title."""
@@ -88,10 +83,7 @@ class Line:
 
     def value(self, name: object, value: object) -> str:
         """A field's value in the details, in words (times in the team's zone, yes/no...)."""
-        spec = self.procedure.field(str(name)) if self.procedure else None
-        if spec is None and isinstance(value, str) and _ISO_MOMENT.match(value):
-            spec = _A_MOMENT
-        return display(spec, value, self.tz)
+        return field_value(self.procedure, name, value, self.tz)
 
 
 @dataclass(frozen=True)
@@ -157,12 +149,10 @@ def _line(row: AuditEvent, tz: ZoneInfo, procedure: Procedure | None) -> Line:
 
 
 def _procedure(procedures: ProcedureStore | None, procedure_id: str | None) -> Procedure | None:
+    # Removed or broken since: the trail still reads, by names made readable.
     if procedures is None or not procedure_id:
         return None
-    try:
-        return procedures.load(procedure_id)
-    except ProcedureError:  # removed or broken since: the trail still reads, by names
-        return None
+    return procedures.load_or_none(procedure_id)
 
 
 def timeline(
