@@ -112,7 +112,7 @@ def set_field(ctx: Ctx, args: str) -> None:
     ctx.say(
         "chat/field_set.html",
         ticket=ticket,
-        name=spec.label,
+        label=spec.label,
         old=display(spec, old, ctx.config.tz),
         new=display(spec, outcome.value, ctx.config.tz),
     )
