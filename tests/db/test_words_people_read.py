@@ -200,3 +200,37 @@ def test_people_read_labels_names_and_times_never_internals(h, procedure_id):
     assert not ISO_MOMENT.search(read), ISO_MOMENT.search(read)
     for seconds in ("259200", "86400"):
         assert seconds not in read
+
+
+def said(outcome: Outcome) -> str:
+    return "\n".join(html_to_text(r.text) for r in outcome.replies)
+
+
+def test_a_bug_report_takes_its_summary_from_the_text_after_new(h):
+    out = h.say(ANN, "/new bug Export to CSV drops the last row")
+    assert "In one line" not in said(out) and "Which product, service or page" in said(out)
+    # Too short to be a summary: asked for, as before.
+    out = h.say(ANN, "/new bug export")
+    assert "In one line, what is wrong?" in said(out)
+
+
+def test_an_incident_asks_four_things_and_takes_now_as_its_start(h):
+    asked = [said(h.say(ANN, "/new incident checkout returns 500 for everyone"))]
+    for answer in ("high", "checkout-api", "Checkout returns HTTP 500 for everyone"):
+        asked.append(said(h.say(ANN, answer)))
+    assert "When did it start?" in asked[-1]
+    summary = said(h.say(ANN, "now"))
+    assert "please check before I open it" in summary
+    assert "Started: Mon 2 Mar, 10:00" in summary  # now, in Europe/Berlin
+    assert len(asked) == 4
+
+
+def test_set_takes_a_field_by_its_name_or_its_label_and_answers_with_the_label(h):
+    procedure = STORE.load("bug-report")
+    r = Reader(h, procedure)
+    r.say(ANN, "/new bug Export to CSV drops the last row")
+    r.answer_everything(ANN, 1, change_once=False)
+    out = h.say(ANN, "/set 1 steps to reproduce 1. open the report 2. press export now")
+    assert "Steps to reproduce changed from" in said(out)
+    out = h.say(ANN, "/set 1 steps_to_reproduce short")
+    assert "Steps to reproduce not changed: That is 5 characters" in said(out)
