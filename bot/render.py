@@ -13,7 +13,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from bot.domain.text import shorten
+from bot.domain.text import readable, shorten
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TELEGRAM_LIMIT = 4096
@@ -35,10 +35,12 @@ def environment() -> Environment:
     from bot import words
 
     env.filters["shorten"] = shorten
+    env.filters["readable"] = readable  # "access_level" -> "Access level"
     env.filters["status"] = words.status_name  # "waiting_for_info" -> "waiting for info"
     env.filters["duration"] = words.duration  # a timedelta -> "1 day 2 hours"
     env.filters["seconds"] = words.seconds  # stored seconds -> a timedelta
     env.filters["number"] = words.number  # 2.0 -> "2"
+    env.filters["moment"] = words.moment  # a datetime, tz -> "Mon 30 Nov, 15:20"
     return env
 
 

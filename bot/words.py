@@ -2,20 +2,23 @@
 
 The domain says *what* (a refusal's reason code, a status code, a timedelta); these functions
 say it as people read it. They return plain text: `.html` templates escape it where they show
-it. `status_name`, `duration`, `seconds` and `number` are also the Jinja filters `status`,
-`duration`, `seconds` and `number`.
+it. `status_name`, `duration`, `seconds`, `number` and `moment` are also the Jinja filters `status`,
+`duration`, `seconds`, `number` and `moment`.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.domain.durations import duration_parts
 from bot.domain.fields import Rejected
-from bot.domain.procedure import FieldSpec
+from bot.domain.procedure import FieldSpec, Procedure
 from bot.domain.reminders import late_by
+from bot.domain.text import readable
 from bot.domain.ticket import Refusal, TransitionError
 from bot.render import render
 
@@ -33,6 +36,12 @@ def refusal(refused: Refusal, number: int) -> str:
 def duration(delta: timedelta) -> str:
     """`1 day 2 hours`, `45 minutes`: the two largest units, sign ignored."""
     return render("words/duration.txt", parts=duration_parts(delta))
+
+
+def moment(at: datetime, tz: ZoneInfo | None = None) -> str:
+    """A point in time as people read it, in the team's time zone: `Mon 30 Nov, 15:20`."""
+    local = at.astimezone(tz) if tz is not None else at
+    return render("words/moment.txt", at=local)
 
 
 def seconds(value: float) -> timedelta:
@@ -76,8 +85,9 @@ def number(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
-def display(spec: FieldSpec | None, value: Any) -> str:
-    """A stored field value as people read it: yes/no, durations in words, `—` for nothing."""
+def display(spec: FieldSpec | None, value: Any, tz: ZoneInfo | None = None) -> str:
+    """A stored field value as people read it: yes/no, durations in words, times in `tz` as
+    `Mon 30 Nov, 15:20`, `—` for nothing."""
     if value is None:
         return render("words/value.txt", kind="none", value=value)
     if isinstance(value, bool):
@@ -85,7 +95,32 @@ def display(spec: FieldSpec | None, value: Any) -> str:
     if spec is not None and spec.type == "duration" and isinstance(value, int | float):
         parts = duration_parts(timedelta(seconds=value))
         return render("words/value.txt", kind="duration", value=value, parts=parts)
+    if spec is not None and spec.type == "datetime" and isinstance(value, str):
+        try:
+            return moment(datetime.fromisoformat(value), tz)
+        except ValueError:
+            return value  # stored by an older version in another form: shown as it is
     return number(value) if isinstance(value, float) else str(value)
+
+
+# A value stored as a time (ISO 8601 with a time of day), for a field no procedure describes now.
+_ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+_A_MOMENT = FieldSpec(name="at", question="", type="datetime")
+
+
+def field_label(procedure: Procedure | None, name: object) -> str:
+    """A field named in a record (an audit event, a change), as people read it."""
+    text = str(name or "")
+    return procedure.label(text) if procedure is not None else readable(text)
+
+
+def field_value(procedure: Procedure | None, name: object, value: Any, tz: ZoneInfo | None) -> str:
+    """A field's value named in a record, in words: by the field's type where the procedure
+    still has it; a stored time is a time even without it."""
+    spec = procedure.field(str(name)) if procedure is not None else None
+    if spec is None and isinstance(value, str) and _ISO_MOMENT.match(value):
+        spec = _A_MOMENT
+    return display(spec, value, tz)
 
 
 def expected_form(spec: FieldSpec) -> str:

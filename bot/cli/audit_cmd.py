@@ -54,7 +54,7 @@ def show_cmd(args) -> int:
     shown = 0
     with services(cfg) as built, built.db.reading() as session:
         batch: list[review.Line] = []
-        for line in review.iter_timeline(session, scope, tz):
+        for line in review.iter_timeline(session, scope, tz, procedures=built.procedures):
             if not shown and not batch:
                 header = dict(scope_kind="t", key=args.ticket, person=None, timezone=tz.key)
                 print(render("audit/show_header.txt", **header))

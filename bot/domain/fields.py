@@ -1,5 +1,6 @@
 """Reading a person's answer into a field value, or saying exactly what is wrong with it.
 
+`now` is passed in (the domain never reads the clock): it is what "now" and "5 min ago" mean.
 Values are kept in JSON-friendly forms: text/choice/email/url/user as strings, integers, floats,
 booleans, dates as `YYYY-MM-DD`, datetimes as ISO 8601 with offset, durations as seconds.
 A refusal is a `Reason` code with its data; `bot/templates/words/rejection.txt` says it in words.
@@ -11,7 +12,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,6 +29,9 @@ _USERNAME = re.compile(r"^@([A-Za-z][A-Za-z0-9_]{3,31})$")
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
 _PATTERNED = ("text", "email", "url", "user")
+_NOW_WORDS = {"now", "just now", "right now"}
+_AGO = re.compile(r"^(\d{1,4})\s*(m|mins?|minutes?|h|hrs?|hours?|d|days?)\s+ago$")
+_AGO_UNITS = {"m": 60, "h": 3600, "d": 86400}
 
 
 class Reason(StrEnum):
@@ -37,7 +41,7 @@ class Reason(StrEnum):
     EMPTY = "empty"  # -
     TOO_SHORT = "too_short"  # length, min (characters)
     TOO_LONG = "too_long"  # length, max (characters)
-    UNEXPECTED_FORM = "unexpected_form"  # example, help: the field's pattern did not match
+    UNEXPECTED_FORM = "unexpected_form"  # hint, example, help: the field's pattern did not match
     TOO_SMALL = "too_small"  # value, min, type
     TOO_LARGE = "too_large"  # value, max, type
     NOT_WHOLE_NUMBER = "not_whole_number"  # text
@@ -76,15 +80,16 @@ def _quoted(text: str) -> str:
     return text[:200]
 
 
-def parse_answer(spec: FieldSpec, raw: str, tz: ZoneInfo) -> Outcome:
-    """Validate `raw` for `spec`: the value to store, or the reason it was refused."""
+def parse_answer(spec: FieldSpec, raw: str, tz: ZoneInfo, now: datetime | None = None) -> Outcome:
+    """Validate `raw` for `spec`: the value to store, or the reason it was refused. With `now`,
+    a time may also be given as `now`, `just now` or `5 min ago`."""
     text = raw.strip()
     if not text:
         return Rejected(Reason.EMPTY)
     if len(text) > MAX_ANSWER_LENGTH:
         return Rejected(Reason.TOO_LONG, {"length": len(text), "max": MAX_ANSWER_LENGTH})
     reader = _READERS.get(spec.type, _read_text)
-    outcome = reader(spec, text, tz)
+    outcome = reader(spec, text, tz, now)
     if isinstance(outcome, Rejected):
         return outcome
     return _check_pattern(spec, text, outcome)
@@ -95,11 +100,14 @@ def _check_pattern(spec: FieldSpec, text: str, outcome: Accepted) -> Outcome:
     matches = spec.matcher
     if matches is not None and spec.type in _PATTERNED and not matches(str(outcome.value)):
         # Never the regex itself: people read the field's example or help instead.
-        return Rejected(Reason.UNEXPECTED_FORM, {"example": spec.example, "help": spec.help})
+        data = {"example": spec.example, "help": spec.help}
+        if spec.hint is not None:
+            data["hint"] = spec.hint
+        return Rejected(Reason.UNEXPECTED_FORM, data)
     return outcome
 
 
-def _read_text(spec: FieldSpec, text: str, tz: ZoneInfo) -> Outcome:
+def _read_text(spec: FieldSpec, text: str, tz: ZoneInfo, now: datetime | None) -> Outcome:
     n = len(text)
     if spec.min_length is not None and n < spec.min_length:
         return Rejected(Reason.TOO_SHORT, {"length": n, "min": spec.min_length})
@@ -116,14 +124,14 @@ def _in_range(spec: FieldSpec, value: float) -> Outcome:
     return Accepted(value)
 
 
-def _read_integer(spec: FieldSpec, text: str, tz: ZoneInfo) -> Outcome:
+def _read_integer(spec: FieldSpec, text: str, tz: ZoneInfo, now: datetime | None) -> Outcome:
     cleaned = text.replace("_", "").replace(" ", "")
     if not _INTEGER.match(cleaned):
         return Rejected(Reason.NOT_WHOLE_NUMBER, {"text": _quoted(text)})
     return _in_range(spec, int(cleaned))
 
 
-def _read_number(spec: FieldSpec, text: str, tz: ZoneInfo) -> Outcome:
+def _read_number(spec: FieldSpec, text: str, tz: ZoneInfo, now: datetime | None) -> Outcome:
     cleaned = text.replace(" ", "")
     if not _NUMBER.match(cleaned):
         return Rejected(Reason.NOT_NUMBER, {"text": _quoted(text)})
@@ -133,7 +141,7 @@ def _read_number(spec: FieldSpec, text: str, tz: ZoneInfo) -> Outcome:
     return _in_range(spec, value)
 
 
-def _read_boolean(spec: FieldSpec, text: str, tz: ZoneInfo) -> Outcome:
+def _read_boolean(spec: FieldSpec, text: str, tz: ZoneInfo, now: datetime | None) -> Outcome:
     word = text.lower().rstrip(".!")
     if word in _TRUE:
         return Accepted(True)
@@ -142,14 +150,14 @@ def _read_boolean(spec: FieldSpec, text: str, tz: ZoneInfo) -> Outcome:
     return Rejected(Reason.NOT_YES_OR_NO)
 
 
-def _read_choice(spec: FieldSpec, text: str, tz: ZoneInfo) -> Outcome:
+def _read_choice(spec: FieldSpec, text: str, tz: ZoneInfo, now: datetime | None) -> Outcome:
     for choice in spec.choices:
         if choice.casefold() == text.casefold():
             return Accepted(choice)
     return Rejected(Reason.NOT_A_CHOICE, {"text": _quoted(text), "choices": list(spec.choices)})
 
 
-def _read_date(spec: FieldSpec, text: str, tz: ZoneInfo) -> Outcome:
+def _read_date(spec: FieldSpec, text: str, tz: ZoneInfo, now: datetime | None) -> Outcome:
     try:
         value = date.fromisoformat(text)
     except ValueError:
@@ -159,7 +167,11 @@ def _read_date(spec: FieldSpec, text: str, tz: ZoneInfo) -> Outcome:
     return Accepted(value.isoformat())
 
 
-def _read_datetime(spec: FieldSpec, text: str, tz: ZoneInfo) -> Outcome:
+def _read_datetime(spec: FieldSpec, text: str, tz: ZoneInfo, now: datetime | None) -> Outcome:
+    if now is not None:
+        relative = _relative_moment(text, now)
+        if relative is not None:
+            return Accepted(relative.astimezone(tz).isoformat(timespec="minutes"))
     try:
         value = datetime.fromisoformat(text.replace("T", " ", 1))
     except ValueError:
@@ -171,7 +183,18 @@ def _read_datetime(spec: FieldSpec, text: str, tz: ZoneInfo) -> Outcome:
     return Accepted(value.isoformat(timespec="minutes"))
 
 
-def _read_duration(spec: FieldSpec, text: str, tz: ZoneInfo) -> Outcome:
+def _relative_moment(text: str, now: datetime) -> datetime | None:
+    """`now`, `just now`, `5 min ago`, `2 hours ago`: a moment counted back from `now`."""
+    said = text.casefold().rstrip(".!")
+    if said in _NOW_WORDS:
+        return now
+    m = _AGO.match(said)
+    if m is None:
+        return None
+    return now - timedelta(seconds=int(m.group(1)) * _AGO_UNITS[m.group(2)[0]])
+
+
+def _read_duration(spec: FieldSpec, text: str, tz: ZoneInfo, now: datetime | None) -> Outcome:
     try:
         seconds = int(parse_duration(text).total_seconds())
     except DurationError:
@@ -179,20 +202,20 @@ def _read_duration(spec: FieldSpec, text: str, tz: ZoneInfo) -> Outcome:
     return _in_range(spec, seconds)
 
 
-def _read_email(spec: FieldSpec, text: str, tz: ZoneInfo) -> Outcome:
+def _read_email(spec: FieldSpec, text: str, tz: ZoneInfo, now: datetime | None) -> Outcome:
     if not _EMAIL.match(text):
         return Rejected(Reason.NOT_AN_EMAIL, {"text": _quoted(text)})
     return Accepted(text)
 
 
-def _read_url(spec: FieldSpec, text: str, tz: ZoneInfo) -> Outcome:
+def _read_url(spec: FieldSpec, text: str, tz: ZoneInfo, now: datetime | None) -> Outcome:
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc or " " in text:
         return Rejected(Reason.NOT_A_URL, {"text": _quoted(text)})
     return Accepted(text)
 
 
-def _read_user(spec: FieldSpec, text: str, tz: ZoneInfo) -> Outcome:
+def _read_user(spec: FieldSpec, text: str, tz: ZoneInfo, now: datetime | None) -> Outcome:
     candidate = text if text.startswith("@") else "@" + text
     if not _USERNAME.match(candidate):
         return Rejected(Reason.NOT_A_USERNAME, {"text": _quoted(text)})

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
+from bot.domain.text import readable
+
 FIELD_TYPES = (
     "text",
     "integer",
@@ -78,10 +80,21 @@ class FieldSpec:
     max_length: int | None = None
     help: str | None = None
     example: str | None = None
+    # What people read for the field; empty means its name made readable (`access_level` ->
+    # "Access level"), set in __post_init__ so every FieldSpec has one.
+    label: str = ""
+    # The form an answer takes, in words ("CHG followed by four or more digits"): said when an
+    # answer does not match `pattern`, which people never see.
+    hint: str | None = None
+    # Filled from the text the ticket was started with (`/new bug <text>`), when that text is
+    # an answer the field accepts; asked only when it is not.
+    from_text: bool = False
     # How `pattern` is run; fields compare and print by the pattern's text alone.
     matcher: Matcher | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        if not self.label:
+            object.__setattr__(self, "label", readable(self.name))
         if self.pattern is not None and self.matcher is None:
             # Never a silent fallback to a backtracking engine, nor an unchecked answer.
             raise ValueError(f"field {self.name!r} has a pattern but no matcher to run it")
@@ -174,6 +187,24 @@ class Procedure:
             if f.name == name:
                 return f
         return None
+
+    def named(self, text: str) -> FieldSpec | None:
+        """The field a person means by `text`: its name or its label, in any case."""
+        wanted = text.strip().casefold()
+        return next(
+            (
+                f
+                for f in (*self.fields, *self.resolution.fields)
+                if wanted in (f.name.casefold(), f.label.casefold())
+            ),
+            None,
+        )
+
+    def label(self, name: str) -> str:
+        """What people read for field `name`: its label, or for a field the procedure no longer
+        has, the name made readable."""
+        spec = self.field(name)
+        return spec.label if spec is not None else readable(name)
 
     def step(self, step_id: str) -> Step | None:
         return next((s for s in self.steps if s.id == step_id), None)

@@ -34,3 +34,9 @@ def shorten(text: str, width: int = 60) -> str:
 def without_direction_controls(text: str) -> str:
     """`text` with every bidirectional embedding, override, isolate and mark removed."""
     return text.translate(_BIDI)
+
+
+def readable(name: str) -> str:
+    """A name as people read it: `access_level` -> `Access level`, `on-call` -> `On call`."""
+    text = " ".join(name.replace("_", " ").replace("-", " ").split())
+    return text[:1].upper() + text[1:] if text else name

@@ -28,6 +28,7 @@ from jinja2 import (
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
+from bot.domain.text import readable
 from bot.knowledge import frontmatter
 from bot.knowledge.markdown import (
     PREVIOUS_HEADING,
@@ -103,10 +104,8 @@ class TemplateNameError(ValueError):
 
 
 def label(name: str) -> str:
-    """`serial_number` -> `Serial number`."""
-    words = name.replace("_", " ").replace("-", " ").split()
-    text = " ".join(words)
-    return text[:1].upper() + text[1:] if text else name
+    """`serial_number` -> `Serial number` (one way to make a name readable: the domain's)."""
+    return readable(name)
 
 
 def front_matter(data: ArticleData) -> dict[str, Any]:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from yaml import MappingNode, ScalarNode
+
 from bot.domain.procedure import Procedure
 from bot.procedures.errors import Problem, ProcedureError
 from bot.procedures.load import is_procedure_id, load_file
+from bot.procedures.parse import compose, decode
 
 TEMPLATES = "templates"
 
@@ -35,6 +38,7 @@ def files_in(directory: Path, label: str) -> list[tuple[Path, str]]:
 def check_files(files: list[tuple[Path, str]]) -> Report:
     """Validate each (path, label) and then what only shows across files."""
     report = Report()
+    paths: dict[str, Path] = {}
     for path, label in files:
         report.checked += 1
         try:
@@ -44,8 +48,9 @@ def check_files(files: list[tuple[Path, str]]) -> Report:
             report.problems.extend(e.problems)
             continue
         report.procedures.append(procedure)
+        paths[procedure.path] = path
         report.problems.extend(_missing_template(procedure, path))
-    report.problems.extend(_shared_commands(report.procedures))
+    report.problems.extend(_shared_commands(report.procedures, paths))
     report.invalid.update(p.path for p in report.problems)
     return report
 
@@ -54,18 +59,19 @@ def _missing_template(procedure: Procedure, path: Path) -> list[Problem]:
     name = procedure.knowledge.template
     if name is None or (path.parent / TEMPLATES / name).is_file():
         return []
+    line, column = mark_of(path, "knowledge", "template")
     return [
         Problem(
             procedure.path,
-            0,
-            0,
+            line,
+            column,
             "knowledge.template",
             f"no template file {TEMPLATES}/{name} beside this procedure",
         )
     ]
 
 
-def _shared_commands(procedures: list[Procedure]) -> list[Problem]:
+def _shared_commands(procedures: list[Procedure], paths: dict[str, Path]) -> list[Problem]:
     """Two procedures with one `/new` command: only the first (by id) could ever be picked."""
     first: dict[str, Procedure] = {}
     problems = []
@@ -74,11 +80,12 @@ def _shared_commands(procedures: list[Procedure]) -> list[Problem]:
         if not command or not is_procedure_id(p.id):
             continue
         if command in first:
+            line, column = mark_of(paths[p.path], "triggers", "command")
             problems.append(
                 Problem(
                     p.path,
-                    0,
-                    0,
+                    line,
+                    column,
                     "triggers.command",
                     f"'{command}' is also the command of "
                     f"{first[command].id}, so '/new {command}' never picks this one",
@@ -87,3 +94,23 @@ def _shared_commands(procedures: list[Procedure]) -> list[Problem]:
         else:
             first[command] = p
     return problems
+
+
+def mark_of(path: Path, *keys: str) -> tuple[int, int]:
+    """Line and column (from 1) of the value at `keys` in a file that already loaded; (0, 0)
+    when it cannot be found, so the problem is said of the whole file."""
+    try:
+        node = compose(
+            decode(path.read_bytes(), str(path), path.stem, ""), str(path), path.stem, ""
+        )
+    except (OSError, ProcedureError):
+        return 0, 0
+    for key in keys:
+        if not isinstance(node, MappingNode):
+            return 0, 0
+        node = next(
+            (v for k, v in node.value if isinstance(k, ScalarNode) and k.value == key), None
+        )
+        if node is None:
+            return 0, 0
+    return node.start_mark.line + 1, node.start_mark.column + 1

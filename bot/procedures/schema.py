@@ -92,6 +92,7 @@ def build_schema() -> dict[str, Any]:
             {
                 "name": name,
                 "question": _TEXT,
+                "label": _TEXT,
                 "type": {"enum": list(FIELD_TYPES), "default": "text"},
                 "required": {"type": "boolean", "default": True},
                 "required_when": _ref("condition"),
@@ -102,7 +103,9 @@ def build_schema() -> dict[str, Any]:
                 "min_length": {"type": "integer", "minimum": 0},
                 "max_length": {"type": "integer", "minimum": 0},
                 "help": _TEXT,
+                "hint": _TEXT,
                 "example": _SCALAR,
+                "from_text": {"type": "boolean", "default": False},
             },
             allOf=[
                 {

@@ -109,6 +109,14 @@ class ProcedureStore:
             )
         return known
 
+    def load_or_none(self, procedure_id: str) -> Procedure | None:
+        """The procedure as its file says now, or None when it is gone or broken: for words
+        about old records (labels, step titles), which read as well without it."""
+        try:
+            return self.load(procedure_id)
+        except ProcedureError:
+            return None
+
     def ids(self) -> list[str]:
         """The ids of every `<id>.yaml` in the folder, sorted; the files are not read."""
         return sorted(

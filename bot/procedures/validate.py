@@ -267,9 +267,11 @@ class _Builder:
                     "required_when (the field is required only while its condition holds); "
                     "remove 'required'",
                 )
-        for optional_text in ("help", "example"):
+        for optional_text in ("label", "help", "hint", "example"):
             if optional_text in m:
                 extra[optional_text] = r.text(m[optional_text], f"{key}.{optional_text}")
+        if "from_text" in m:
+            extra["from_text"] = bool(r.boolean(m["from_text"], f"{key}.from_text"))
         if r.count() > before or name is None or question is None or type_ is None:
             return None
         spec = FieldSpec(name=name, question=question, type=type_, required=bool(required), **extra)

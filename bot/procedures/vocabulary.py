@@ -72,6 +72,8 @@ FIELD = Section(
     {
         "name": "The field's name: lowercase letters, digits and _, starting with a letter.",
         "question": "The question the bot asks.",
+        "label": "The field's name as people read it (default: the name made readable, "
+        "access_level -> 'Access level').",
         "type": "The kind of answer: " + ", ".join(FIELD_TYPES) + " (default: text).",
         "required": "Whether an answer is needed before the ticket opens (default: true).",
         "required_when": "Ask for (and require) this field only while a condition holds.",
@@ -82,7 +84,11 @@ FIELD = Section(
         "min_length": "The fewest characters a text answer may have.",
         "max_length": "The most characters a text answer may have.",
         "help": "A longer explanation shown with the question.",
+        "hint": "The form an answer takes, in words; said instead of the pattern when an "
+        "answer does not match it.",
         "example": "An example answer; it must be one the field accepts.",
+        "from_text": "true: filled from the text the ticket was started with (after /new and "
+        "the procedure's command), when the field accepts it; asked only otherwise.",
     },
     required=("name", "question"),
 )

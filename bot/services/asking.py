@@ -230,10 +230,12 @@ def ask_confirm(
 
 def summary_rows(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> list[tuple[str, str]]:
     values = records.values_of(ctx.session, ticket.id)
-    shown = [(s.name, display(s, v)) for s, v in gate.visible_values(procedure.fields, values)]
+    tz = ctx.config.tz
+    visible = gate.visible_values(procedure.fields, values)
+    shown = [(s.label, display(s, v, tz)) for s, v in visible]
     known = {s.name for s in (*procedure.fields, *procedure.resolution.fields)}
     # Values for fields the procedure no longer has are kept and still shown.
-    shown += [(name, display(None, v)) for name, v in values.items() if name not in known]
+    shown += [(procedure.label(n), display(None, v)) for n, v in values.items() if n not in known]
     return shown
 
 
@@ -256,7 +258,7 @@ def offer_changes(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> None:
     n = pending.payload.n
     fields = changeable_fields(ctx, ticket, procedure)
     buttons = tuple(
-        (Button(data.label("field", text=s.name), data.PickField(ticket.id, n, i).encode()),)
+        (Button(data.label("field", text=s.label), data.PickField(ticket.id, n, i).encode()),)
         for i, s in enumerate(fields)
     )
     deliver(
@@ -288,7 +290,7 @@ def accept_value(
     ctx: Ctx, ticket: Ticket, procedure: Procedure, spec: FieldSpec, raw: str, phase: Phase
 ) -> str | None:
     """Validate and store one answer (audited either way); what to tell when it was refused."""
-    outcome = parse_answer(spec, raw, ctx.config.tz)
+    outcome = parse_answer(spec, raw, ctx.config.tz, ctx.now)
     if not isinstance(outcome, Accepted):
         ticket.invalid_answers += 1
         return refuse_answer(ctx, ticket, procedure, spec, outcome, raw)
@@ -351,5 +353,5 @@ def apply_named_values(
             continue
         error = accept_value(ctx, ticket, procedure, spec, named.raw, phase)
         if error:
-            errors.append(render("chat/field_error.txt", name=spec.name, error=error))
+            errors.append(render("chat/field_error.txt", name=spec.label, error=error))
     return errors

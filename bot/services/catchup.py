@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 from sqlalchemy import func, or_, select
@@ -19,9 +20,11 @@ from sqlalchemy.orm import Session
 
 from bot.db.models import AuditEvent, CatchupCursor, Ticket, Watcher
 from bot.domain import lifecycle
+from bot.domain.procedure import Procedure
 from bot.render import render
 from bot.services import audit, feed
 from bot.services.context import Ctx, Registry
+from bot.words import field_label, field_value, moment
 
 # Keep the message well under Telegram's 4,096 characters; the rest is summarised.
 MAX_CHARS = 3500
@@ -44,11 +47,22 @@ class Group:
     ticket_id: int
     title: str
     status: str
+    procedure_id: str
     rank: int
     reasons: list[str]
     changes: list[feed.Change]
     hidden: int = 0
     latest: int = field(default=0)
+    # The ticket's procedure as it is now, when it can be read, and the team's time zone: a
+    # change names a field by its internal name and keeps times as ISO text.
+    procedure: Procedure | None = None
+    tz: ZoneInfo | None = None
+
+    def label(self, name: object) -> str:
+        return field_label(self.procedure, name)
+
+    def value(self, name: object, value: object) -> str:
+        return field_value(self.procedure, name, value, self.tz)
 
 
 def catchup(ctx: Ctx, args: str) -> None:
@@ -72,9 +86,13 @@ def catchup(ctx: Ctx, args: str) -> None:
     else:
         since = cursor.updated_at
     groups = changes_for(ctx.session, user_id, after=cursor.last_event_id, upto=upto, now=ctx.now)
+    store = ctx.procedures  # absent where only the words of the catch-up are wanted
+    for group in groups:
+        group.procedure = store.load_or_none(group.procedure_id) if store is not None else None
+        group.tz = ctx.config.tz
     cursor.last_event_id = max(cursor.last_event_id, upto)
     cursor.updated_at = ctx.now
-    when = since.astimezone(ctx.config.tz).strftime("%Y-%m-%d %H:%M")
+    when = moment(since, ctx.config.tz)
     if not groups:
         ctx.say("catchup/nothing.html", since=when)
         return
@@ -146,6 +164,7 @@ def _group(t: Ticket, changes: list[feed.Change], user_id: int, now: datetime) -
         ticket_id=t.id,
         title=t.title,
         status=t.status,
+        procedure_id=t.procedure_id,
         rank=rank,
         reasons=reasons,
         changes=shown,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bot.db.models import PendingQuestion
 from bot.domain import gate
+from bot.domain.fields import Accepted, parse_answer
 from bot.domain.procedure import Procedure
 from bot.domain.question import Kind, Phase
 from bot.domain.ticket import Refused, Ticket
@@ -55,10 +56,23 @@ def create_ticket(ctx: Ctx, procedure: Procedure, text: str, message_id: int | N
     )
     attachments.adopt(ctx, ticket, message_id)  # files sent with the message that made it
     errors = asking.apply_named_values(ctx, ticket, procedure, text, Phase.INTAKE)
+    _fill_from_text(ctx, ticket, procedure, text)
     if _offer_articles(ctx, ticket, procedure, text):
         return ticket
     advance(ctx, ticket, procedure, Phase.INTAKE, errors=errors)
     return ticket
+
+
+def _fill_from_text(ctx: Ctx, ticket: Ticket, procedure: Procedure, text: str) -> None:
+    """`/new bug <text>` already says what a `from_text` field asks (a one-line summary):
+    take it, when the field accepts it, rather than ask for it again."""
+    if not text.strip() or gate.named_values(text, procedure.fields):
+        return
+    values = records.values_of(ctx.session, ticket.id)
+    wanted = [s for s in procedure.fields if s.from_text and values.get(s.name) is None]
+    for spec in wanted:
+        if isinstance(parse_answer(spec, text, ctx.config.tz, ctx.now), Accepted):
+            asking.accept_value(ctx, ticket, procedure, spec, text, Phase.INTAKE)
 
 
 def _offer_articles(ctx: Ctx, ticket: Ticket, procedure: Procedure, text: str) -> bool:
@@ -154,7 +168,7 @@ def answer(ctx: Ctx, ticket: Ticket, pending: PendingQuestion, text: str) -> Non
     if pending.kind == Kind.CONFIRM:
         _answer_confirm(ctx, ticket, procedure, text)
     elif pending.kind == Kind.PICK_CHANGE:
-        spec = procedure.field(text.strip().lower())
+        spec = procedure.named(text)
         if spec is None or spec not in procedure.fields:
             asking.offer_changes(ctx, ticket, procedure)
         else:
@@ -248,7 +262,7 @@ def skip(ctx: Ctx, ticket: Ticket, pending: PendingQuestion) -> None:
         ctx.say("chat/nothing_to_skip.html")
         return
     if not gate.can_skip(spec, asking.phase_values(ctx, ticket, phase)):
-        error = render("chat/cannot_skip.txt", name=spec.name)
+        error = render("chat/cannot_skip.txt", name=spec.label)
         asking.ask(ctx, ticket, procedure, spec, phase, repeat=True, errors=[error])
         return
     if phase == Phase.RESOLUTION:

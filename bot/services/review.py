@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -24,11 +24,15 @@ from sqlalchemy.orm import Session
 
 from bot.chart import weekly_chart
 from bot.db.models import AuditEvent, Person
+from bot.domain.procedure import Procedure
+from bot.domain.text import readable
+from bot.procedures.store import ProcedureStore
 from bot.render import render
 from bot.services import audit, records, stats
 from bot.services.buttons import Codec
 from bot.services.context import Ctx, Registry
 from bot.services.messages import Attachment, Button, Outcome, Reply
+from bot.words import field_label, field_value
 
 PAGE_SIZE = 15
 VERSION_PREFIX = 8
@@ -62,6 +66,24 @@ class Line:
     ticket_id: int | None
     details: dict[str, Any]
     version: str | None  # the procedure version's first 8 characters
+    procedure_id: str | None = None
+    # The procedure as it is now, when it can be read: its labels and step titles name what the
+    # event's details only hold as internal names.
+    procedure: Procedure | None = field(default=None, compare=False, repr=False)
+    tz: ZoneInfo | None = field(default=None, compare=False, repr=False)
+
+    def label(self, name: object) -> str:
+        """A field named in the details, as people read it."""
+        return field_label(self.procedure, name)
+
+    def step(self, step_id: object) -> str:
+        """A step named in the details, by its title."""
+        step = self.procedure.step(str(step_id)) if self.procedure else None
+        return step.title if step is not None else readable(str(step_id or ""))
+
+    def value(self, name: object, value: object) -> str:
+        """A field's value in the details, in words (times in the team's zone, yes/no...)."""
+        return field_value(self.procedure, name, value, self.tz)
 
 
 @dataclass(frozen=True)
@@ -110,7 +132,7 @@ def day_scope(day: date) -> Scope:
     return Scope(DAY, day)
 
 
-def _line(row: AuditEvent, tz: ZoneInfo) -> Line:
+def _line(row: AuditEvent, tz: ZoneInfo, procedure: Procedure | None) -> Line:
     details = row.details if isinstance(row.details, dict) else {"value": row.details}
     return Line(
         id=row.id,
@@ -120,7 +142,17 @@ def _line(row: AuditEvent, tz: ZoneInfo) -> Line:
         ticket_id=row.ticket_id,
         details=details,
         version=row.procedure_version[:VERSION_PREFIX] if row.procedure_version else None,
+        procedure_id=row.procedure_id,
+        procedure=procedure,
+        tz=tz,
     )
+
+
+def _procedure(procedures: ProcedureStore | None, procedure_id: str | None) -> Procedure | None:
+    # Removed or broken since: the trail still reads, by names made readable.
+    if procedures is None or not procedure_id:
+        return None
+    return procedures.load_or_none(procedure_id)
 
 
 def timeline(
@@ -131,6 +163,7 @@ def timeline(
     after: int | None = None,
     before: int | None = None,
     limit: int | None = None,
+    procedures: ProcedureStore | None = None,
 ) -> Page:
     """One page of the scope's events in id order: after `after`, before `before`, or the
     scope's natural start (the first page, or for a person the latest one)."""
@@ -157,7 +190,11 @@ def timeline(
         more_earlier = len(rows) > limit
         rows = rows[:limit][::-1]
         more_later = bool(rows) and _any(session, where, e.id > rows[-1].id)
-    lines = tuple(_line(r, tz) for r in rows)
+    known: dict[str, Procedure | None] = {}  # each procedure read once per page
+    for r in rows:
+        if r.procedure_id and r.procedure_id not in known:
+            known[r.procedure_id] = _procedure(procedures, r.procedure_id)
+    lines = tuple(_line(r, tz, known.get(r.procedure_id or "")) for r in rows)
     return Page(
         lines=lines,
         earlier=lines[0].id if lines and more_earlier else None,
@@ -182,12 +219,17 @@ def day_timeline(session: Session, day: date, tz: ZoneInfo, **page: Any) -> Page
 
 
 def iter_timeline(
-    session: Session, scope: Scope, tz: ZoneInfo, *, batch: int = 500
+    session: Session,
+    scope: Scope,
+    tz: ZoneInfo,
+    *,
+    batch: int = 500,
+    procedures: ProcedureStore | None = None,
 ) -> Iterator[Line]:
     """Every event of the scope from the first, a page at a time (for the command line)."""
     after = 0
     while True:
-        page = timeline(session, scope, tz, after=after, limit=batch)
+        page = timeline(session, scope, tz, after=after, limit=batch, procedures=procedures)
         yield from page.lines
         if page.later is None:
             return
@@ -282,7 +324,7 @@ def audit_command(ctx: Ctx, text: str) -> Outcome | None:
     if isinstance(scope, str):
         ctx.say(scope, text=text.strip())
         return None
-    page = timeline(ctx.session, scope, ctx.config.tz)
+    page = timeline(ctx.session, scope, ctx.config.tz, procedures=ctx.procedures)
     if not page.lines:
         ctx.say("audit/empty.html", scope_kind=scope.kind, key=scope.key)
         return None
@@ -341,7 +383,9 @@ def audit_callback(ctx: Ctx, parts: list[str]) -> Outcome | None:
         ctx.say("audit/bad_button.html")
         return Outcome(toast=render("audit/bad_button_toast.txt"))
     scope, after, before = parsed
-    page = timeline(ctx.session, scope, ctx.config.tz, after=after, before=before)
+    page = timeline(
+        ctx.session, scope, ctx.config.tz, after=after, before=before, procedures=ctx.procedures
+    )
     if not page.lines:
         ctx.say("audit/stale_button.html")
         return Outcome(toast=render("audit/stale_button_toast.txt"))

@@ -73,7 +73,7 @@ def mark_step(ctx: Ctx, ticket: Ticket, procedure: Procedure, step: Step) -> boo
             lead=ctx.is_lead,
             values=records.values_of(ctx.session, ticket.id),
             done=records.steps_done(ctx.session, ticket.id),
-            labels={},
+            labels={f.name: f.label for f in procedure.fields},
         )
     except Refused as refused:
         ctx.audit(

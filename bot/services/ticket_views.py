@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 
 from bot.db.models import Comment
 from bot.domain import lifecycle
+from bot.domain.text import readable
 from bot.domain.ticket import Ticket
 from bot.services import asking, records, tickets
 from bot.services import buttons as data
@@ -74,7 +75,7 @@ def render_ticket(ctx: Ctx, ticket: Ticket) -> None:
     rows = (
         asking.summary_rows(ctx, ticket, procedure)
         if procedure
-        else [(k, display(None, v)) for k, v in values.items()]
+        else [(readable(k), display(None, v)) for k, v in values.items()]
     )
     done = records.steps_done(ctx.session, ticket.id)
     step_rows = [
@@ -98,11 +99,16 @@ def render_ticket(ctx: Ctx, ticket: Ticket) -> None:
         steps=step_rows,
         comments=list(reversed(comments)),
         status=ticket.status,
-        due=due_words(ticket.due_at, ctx.now),
+        # A finished ticket is owed nothing: no due time, nobody to take it.
+        due=due_words(ticket.due_at, ctx.now) if ticket.is_active else "",
         buttons=(
             (
                 Button(data.label("steps"), data.ShowSteps(ticket.id).encode()),
-                Button(data.label("assign_me"), data.AssignMe(ticket.id).encode()),
+                *(
+                    (Button(data.label("assign_me"), data.AssignMe(ticket.id).encode()),)
+                    if ticket.is_active
+                    else ()
+                ),
             ),
         ),
         ticket_id=ticket.id,

@@ -11,6 +11,7 @@ import re
 
 from bot.db.models import Comment, Watcher
 from bot.domain.fields import Accepted, parse_answer
+from bot.domain.procedure import FieldSpec, Procedure
 from bot.domain.question import Phase
 from bot.domain.ticket import Refused, Ticket, Why
 from bot.services import asking, intake, records, resolving
@@ -77,17 +78,17 @@ def set_field(ctx: Ctx, args: str) -> None:
     procedure = ctx.procedure(ticket.procedure_id, ticket)
     if procedure is None:
         return
-    spec = next((f for f in procedure.fields if f.name == name.lower()), None)
-    if spec is None:
+    spec, name, raw = _field_and_value(procedure, rest)
+    if spec is None or spec not in procedure.fields:
         refused = Refused(
             Why.NO_SUCH_FIELD,
             procedure=procedure.title,
             name=name,
-            fields=[f.name for f in procedure.fields],
+            fields=[f.label for f in procedure.fields],
         )
         ctx.refuse(ticket, "set", refused.refusal)
         return
-    outcome = parse_answer(spec, raw, ctx.config.tz)
+    outcome = parse_answer(spec, raw, ctx.config.tz, ctx.now)
     if not isinstance(outcome, Accepted):
         reason = asking.refuse_answer(ctx, ticket, procedure, spec, outcome, raw)
         ctx.say("chat/invalid_value.html", ticket=ticket, spec=spec, reason=reason)
@@ -111,10 +112,22 @@ def set_field(ctx: Ctx, args: str) -> None:
     ctx.say(
         "chat/field_set.html",
         ticket=ticket,
-        name=spec.name,
-        old=display(spec, old),
-        new=display(spec, outcome.value),
+        label=spec.label,
+        old=display(spec, old, ctx.config.tz),
+        new=display(spec, outcome.value, ctx.config.tz),
     )
+
+
+def _field_and_value(procedure: Procedure, rest: str) -> tuple[FieldSpec | None, str, str]:
+    """`access_level admin`, `Access level admin` or `access level: admin`: the field named by
+    the longest run of leading words that is a field's name or label, and the value after it."""
+    words = rest.split(" ")
+    for n in range(len(words) - 1, 0, -1):
+        spec = procedure.named(" ".join(words[:n]).rstrip(":"))
+        if spec is not None:
+            return spec, " ".join(words[:n]), " ".join(words[n:])
+    name, _, raw = rest.partition(" ")
+    return None, name, raw
 
 
 def assign(ctx: Ctx, args: str) -> None:

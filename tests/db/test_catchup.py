@@ -78,7 +78,7 @@ def test_catchup_puts_the_most_important_first_and_moves_the_cursor(db, now, tmp
     text = ask(db, now, tmp_path)
     order = [text.index(f"#{n}</b>") for n in (4, 2, 3, 1)]
     assert order == sorted(order)
-    assert "#5" not in text and "Ann&#39;s own words" not in text and "room" in text
+    assert "#5" not in text and "Ann&#39;s own words" not in text and "Room" in text
     assert "&lt;b&gt;loud&lt;/b&gt; &amp; clear" in text
     assert len(text) < 3500
 

@@ -63,7 +63,7 @@ def test_a_whole_ticket_runs_from_first_message_to_close(h):
     assert "Change ticket number" in text_of(out)
     out = h.say(ANN, "CHG-12345")
     assert "please check before I open it" in text_of(out)
-    assert "ticket_ref: CHG-12345" in text_of(out) and "needed_by: —" in text_of(out)
+    assert "Ticket ref: CHG-12345" in text_of(out) and "Needed by: —" in text_of(out)
 
     h.tick(minutes=5)
     out = h.say(ANN, "yes")
@@ -229,7 +229,7 @@ def test_explicit_name_value_lines_fill_fields_and_nothing_is_guessed(h):
 
 def test_an_invalid_named_value_is_refused_with_its_reason(h):
     out = h.say(ANN, "Need access please\nsystem: gitlab")
-    assert "system: 'gitlab' is not one of the choices" in text_of(out)
+    assert "System: 'gitlab' is not one of the choices" in text_of(out)
     assert "Which system" in text_of(out)
 
 
@@ -248,11 +248,11 @@ def test_typed_yes_no_and_change_a_field_before_opening(h):
     out = h.say(ANN, "the login page crashes")
     assert "please check" in text_of(out)
     out = h.say(ANN, "no")
-    assert set(buttons_of(out)) == {"summary"}
-    out = h.press(ANN, buttons_of(out)["summary"])
+    assert set(buttons_of(out)) == {"Summary"}
+    out = h.press(ANN, buttons_of(out)["Summary"])
     assert "What is broken?" in text_of(out)
     out = h.say(ANN, "the login page crashes on submit")
-    assert "summary: the login page crashes on submit" in text_of(out)
+    assert "Summary: the login page crashes on submit" in text_of(out)
     h.say(ANN, "yes")
     assert h.ticket(1).status == "open"
 

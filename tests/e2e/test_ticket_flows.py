@@ -100,7 +100,7 @@ def test_telegram_flood_limits_and_server_errors_are_retried_and_nothing_is_lost
 ):
     me = private_chat(member)
     fake_telegram.fail_next("sendMessage", status=429, retry_after=1)
-    replies = running_bot.say(member, me, "/new bug the export button does nothing")
+    replies = running_bot.say(member, me, "/new bug export")
     assert "In one line, what is wrong?" in texts(replies)
     fake_telegram.fail_next("sendMessage", status=500)
     replies = running_bot.say(member, me, "the export button on the report page does nothing")
@@ -114,7 +114,7 @@ def test_the_bot_killed_mid_conversation_carries_on_after_restart(
 ):
     me = private_chat(member)
     process = sopbot_process()
-    fake_telegram.push_message(member, me, "/new bug the export button does nothing")
+    fake_telegram.push_message(member, me, "/new bug export")
     fake_telegram.wait_sent(member["id"], contains="In one line, what is wrong?", timeout=15)
     process.kill()
     fake_telegram.push_message(member, me, "the export button on the report page does nothing")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -208,3 +209,39 @@ def test_the_matcher_itself_is_linear_even_beyond_the_longest_answer():
 def test_a_field_with_a_pattern_cannot_exist_without_its_matcher():
     with pytest.raises(ValueError, match="no matcher"):
         FieldSpec(name="f", question="?", pattern=BACKTRACKING)
+
+
+def test_a_pattern_refusal_says_the_hint_and_the_example():
+    field = spec(pattern=r"^CHG-\d{4,}$", hint="CHG- followed by four digits", example="CHG-1234")
+    said = rejection(parse_answer(field, "CHG-12", TZ))
+    assert said == (
+        "That does not have the expected form: CHG- followed by four digits. For example: CHG-1234."
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        ("now", "2026-03-02T10:00+01:00"),
+        ("Just now", "2026-03-02T10:00+01:00"),
+        ("5 min ago", "2026-03-02T09:55+01:00"),
+        ("2 hours ago", "2026-03-02T08:00+01:00"),
+    ],
+)
+def test_a_time_may_be_now_or_a_while_ago_counted_from_the_now_passed_in(raw, value):
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    assert parse_answer(spec(type="datetime"), raw, TZ, now) == Accepted(value)
+
+
+def test_without_a_now_passed_in_now_is_not_a_time():
+    outcome = parse_answer(spec(type="datetime"), "now", TZ)
+    assert outcome == Rejected(Reason.NOT_A_DATETIME, {"text": "now"})
+
+
+def test_a_stored_time_is_shown_in_the_team_s_zone_in_words():
+    assert display(spec(type="datetime"), "2026-11-30T14:20+00:00", TZ) == "Mon 30 Nov, 15:20"
+
+
+def test_a_field_is_read_by_its_label_made_from_its_name_unless_given():
+    assert spec(name="access_level").label == "Access level"
+    assert spec(name="ticket_ref", label="Change ticket").label == "Change ticket"

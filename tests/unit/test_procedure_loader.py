@@ -176,8 +176,8 @@ def test_an_unknown_field_key_is_reported_at_the_key():
     assert problems(text) == [
         f"{LABEL}:3:5: fields[0].question: required key is missing (the question the bot asks)",
         f"{LABEL}:4:5: fields[0].qestion: unknown key 'qestion' (expected one of: name, "
-        "question, type, required, required_when, choices, pattern, min, max, min_length, "
-        "max_length, help, example)",
+        "question, label, type, required, required_when, choices, pattern, min, max, "
+        "min_length, max_length, help, hint, example, from_text)",
     ]
 
 

@@ -142,8 +142,8 @@ def test_check_reports_files_the_bot_would_ignore_and_shared_commands(folder, ca
     assert out.splitlines() == [
         "procedures/Access.yml: 'Access.yml' is not a procedure file name; the bot only reads "
         "files named <id>.yaml, where the id has lowercase letters, digits, - and _",
-        "procedures/access2.yaml: triggers.command: 'access' is also the command of access, so "
-        "'/new access' never picks this one",
+        "procedures/access2.yaml:3:12: triggers.command: 'access' is also the command of access, "
+        "so '/new access' never picks this one",
         "checked 3 procedures: 2 invalid, 2 problems",
     ]
 
@@ -154,8 +154,8 @@ def test_check_reports_a_knowledge_template_that_does_not_exist(folder, capsys):
     code, out = run(capsys, "procedures", "check")
     assert code == 1
     assert out.splitlines()[0] == (
-        "procedures/access.yaml: knowledge.template: no template file templates/access.md.j2 "
-        "beside this procedure"
+        "procedures/access.yaml:35:13: knowledge.template: no template file "
+        "templates/access.md.j2 beside this procedure"
     )
     (folder / "templates").mkdir()
     (folder / "templates" / "access.md.j2").write_text("{{ title }}\n", encoding="utf-8")
@@ -205,8 +205,8 @@ def test_check_follows_a_symlink_within_the_folder_as_the_bot_does(folder, capsy
     code, out = run(capsys, "procedures", "check")
     assert code == 1  # read through the link: two files with one command
     assert out.splitlines()[0] == (
-        "procedures/access-v2.yaml: triggers.command: 'access' is also the command of access, "
-        "so '/new access' never picks this one"
+        "procedures/access-v2.yaml:3:12: triggers.command: 'access' is also the command of "
+        "access, so '/new access' never picks this one"
     )
 
 

@@ -95,5 +95,10 @@ def test_a_refusal_quoting_the_answer_is_escaped_in_the_message():
 
 def _ticket():
     return SimpleNamespace(
-        id=7, title="Printer <on fire>", status=lifecycle.WAITING, assignee_name=None, due_at=None
+        id=7,
+        title="Printer <on fire>",
+        status=lifecycle.WAITING,
+        is_active=True,
+        assignee_name=None,
+        due_at=None,
     )

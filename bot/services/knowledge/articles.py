@@ -31,7 +31,6 @@ from bot.knowledge.article import (
     build,
     build_index,
     history_of,
-    label,
     previous_section,
 )
 from bot.knowledge.markdown import drop_title, escape, one_line
@@ -209,7 +208,7 @@ def _lines(procedure: Procedure, order: list[str], values: dict[str, Any]) -> tu
     """Values in the procedure's order, then any the procedure no longer names; unset ones out."""
     names = [n for n in order if n in values] + sorted(n for n in values if n not in order)
     return tuple(
-        Line(name, label(name), display(procedure.field(name), values[name]))
+        Line(name, procedure.label(name), display(procedure.field(name), values[name]))
         for name in names
         if values[name] is not None and values[name] != ""
     )
