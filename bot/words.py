@@ -95,6 +95,8 @@ def display(spec: FieldSpec | None, value: Any, tz: ZoneInfo | None = None) -> s
     if spec is not None and spec.type == "duration" and isinstance(value, int | float):
         parts = duration_parts(timedelta(seconds=value))
         return render("words/value.txt", kind="duration", value=value, parts=parts)
+    if spec is not None and spec.type == "file" and isinstance(value, list):
+        return render("words/value.txt", kind="files", value=value)
     if spec is not None and spec.type == "datetime" and isinstance(value, str):
         try:
             return moment(datetime.fromisoformat(value), tz)

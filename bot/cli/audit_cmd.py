@@ -12,7 +12,7 @@ from typing import TextIO
 from bot.cli.common import Exit, load, say, services, subcommand, words
 from bot.domain.audit_chain import GENESIS
 from bot.render import render
-from bot.services import export, review, verify
+from bot.services import export, file_check, review, verify
 
 
 def register(sub, common) -> None:
@@ -36,6 +36,11 @@ def register(sub, common) -> None:
         "--file",
         metavar="FILE",
         help="verify a complete export (.csv or .jsonl) instead of the database",
+    )
+    check.add_argument(
+        "--files",
+        action="store_true",
+        help="also check that every attached file's stored bytes still match their sha256",
     )
     check.set_defaults(func=verify_cmd)
 
@@ -113,6 +118,7 @@ class ProgressBar:
 
 def verify_cmd(args) -> int:
     bar = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
+    files: file_check.FileCheck | None = None
     try:
         if args.file:
             result = _verify_file(Path(args.file), bar)
@@ -120,16 +126,22 @@ def verify_cmd(args) -> int:
             cfg = load(args)
             with services(cfg) as built, built.db.reading() as session:
                 result = verify.verify_chain(session, progress=bar)
+                if args.files:
+                    files = file_check.check_files(session, built.files)
     finally:
         if bar is not None:
             bar.close()
     if result.ok:
         head = result.head if result.head != GENESIS else None
         say("audit", "intact", checked=result.checked, head=head)
-        return 0
-    say("audit", "failed", event=result.bad_id, kind=result.kind, reason=result.reason)
-    say("audit", "intact_before", checked=result.checked, file=sys.stderr)
-    return 1
+    else:
+        say("audit", "failed", event=result.bad_id, kind=result.kind, reason=result.reason)
+        say("audit", "intact_before", checked=result.checked, file=sys.stderr)
+    if files is not None:
+        for problem in files.problems or []:
+            say("audit", "file_problem", problem=problem, file=sys.stderr)
+        say("audit", "files", check=files)
+    return 0 if result.ok and (files is None or files.ok) else 1
 
 
 def _verify_file(path: Path, bar) -> verify.VerifyResult:

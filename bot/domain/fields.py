@@ -56,6 +56,11 @@ class Reason(StrEnum):
     NOT_AN_EMAIL = "not_an_email"  # text
     NOT_A_URL = "not_a_url"  # text
     NOT_A_USERNAME = "not_a_username"  # text
+    NOT_A_FILE = "not_a_file"  # accept: a file field answered with text
+    WRONG_KIND_OF_FILE = "wrong_kind_of_file"  # accept, kind, name
+    FILE_TOO_LARGE = "file_too_large"  # size, max, name (bytes)
+    TOO_FEW_FILES = "too_few_files"  # count, min
+    TOO_MANY_FILES = "too_many_files"  # count, max
 
 
 @dataclass(frozen=True)
@@ -222,6 +227,11 @@ def _read_user(spec: FieldSpec, text: str, tz: ZoneInfo, now: datetime | None) -
     return Accepted(candidate)
 
 
+def _read_file(spec: FieldSpec, text: str, tz: ZoneInfo, now: datetime | None) -> Outcome:
+    # Typed words never answer a file field: the person is told to send the file itself.
+    return Rejected(Reason.NOT_A_FILE, {"accept": list(spec.accept)})
+
+
 _READERS = {
     "text": _read_text,
     "integer": _read_integer,
@@ -234,4 +244,5 @@ _READERS = {
     "email": _read_email,
     "url": _read_url,
     "user": _read_user,
+    "file": _read_file,
 }

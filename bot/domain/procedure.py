@@ -25,6 +25,7 @@ FIELD_TYPES = (
     "email",
     "url",
     "user",
+    "file",
 )
 ROLES = ("member", "lead")
 _UNSET = object()
@@ -89,6 +90,12 @@ class FieldSpec:
     # Filled from the text the ticket was started with (`/new bug <text>`), when that text is
     # an answer the field accepts; asked only when it is not.
     from_text: bool = False
+    # A file field: the kinds it takes (image, pdf, text, any, or MIME patterns like
+    # "application/zip", "video/*"), the largest file in bytes, and how many files.
+    accept: tuple[str, ...] = ()
+    max_size: int | None = None
+    min_count: int | None = None
+    max_count: int | None = None
     # How `pattern` is run; fields compare and print by the pattern's text alone.
     matcher: Matcher | None = field(default=None, compare=False, repr=False)
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.domain.files import KINDS as ACCEPT_KINDS
+from bot.domain.files import MIME_PATTERN, SIZE_PATTERN
 from bot.domain.procedure import FIELD_TYPES, ROLES
 from bot.procedures.vocabulary import (
     COMMAND_PATTERN,
     CONDITION,
     DURATION_PATTERN,
     FIELD,
+    FILE_KEYS,
     ID_PATTERN,
     KNOWLEDGE,
     LENGTH_TYPES,
@@ -106,6 +109,24 @@ def build_schema() -> dict[str, Any]:
                 "hint": _TEXT,
                 "example": _SCALAR,
                 "from_text": {"type": "boolean", "default": False},
+                "accept": {
+                    "type": "array",
+                    "items": {
+                        "anyOf": [
+                            {"enum": list(ACCEPT_KINDS)},
+                            {"type": "string", "pattern": MIME_PATTERN},
+                        ]
+                    },
+                    "minItems": 1,
+                },
+                "max_size": {
+                    "anyOf": [
+                        {"type": "integer", "minimum": 1},
+                        {"type": "string", "pattern": SIZE_PATTERN},
+                    ]
+                },
+                "min_count": {"type": "integer", "minimum": 1},
+                "max_count": {"type": "integer", "minimum": 1},
             },
             allOf=[
                 {
@@ -116,6 +137,7 @@ def build_schema() -> dict[str, Any]:
                 _when_type(PATTERN_TYPES, "pattern", type_required=False),
                 _when_type(RANGE_TYPES, "min", "max", type_required=True),
                 _when_type(LENGTH_TYPES, "min_length", "max_length", type_required=False),
+                _when_type(("file",), *FILE_KEYS, type_required=True),
             ],
         ),
         "fields": {"type": "array", "items": _ref("field")},

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from bot.domain.fields import Rejected, parse_answer
+from bot.domain.files import is_accept_word, parse_size
 from bot.domain.procedure import (
     FIELD_TYPES,
     ROLES,
@@ -39,6 +40,7 @@ from bot.procedures.vocabulary import (
     CONDITION,
     CONDITION_OPERATORS,
     FIELD,
+    FILE_KEYS,
     KNOWLEDGE,
     LENGTH_TYPES,
     MAX_NAME_LENGTH,
@@ -267,6 +269,7 @@ class _Builder:
                     "required_when (the field is required only while its condition holds); "
                     "remove 'required'",
                 )
+        extra.update(self.file_keys(m, key, type_))
         for optional_text in ("label", "help", "hint", "example"):
             if optional_text in m:
                 extra[optional_text] = r.text(m[optional_text], f"{key}.{optional_text}")
@@ -344,6 +347,57 @@ class _Builder:
         except PatternError as e:
             r.report(node, key, str(e))
             return None
+
+    def file_keys(self, m: dict[str, Node], key: str, type_: str | None) -> dict[str, Any]:
+        """`accept`, `max_size`, `min_count` and `max_count`, which only file fields have."""
+        r = self.r
+        found: dict[str, Any] = {}
+        for name in FILE_KEYS:
+            if name in m and type_ is not None and type_ != "file":
+                r.report(
+                    m[name],
+                    f"{key}.{name}",
+                    f"{name} only applies to file fields (this field's type is {type_})",
+                )
+        if type_ != "file":
+            return found
+        if "accept" in m:
+            items = r.sequence(m["accept"], f"{key}.accept", "[image, pdf]") or []
+            words: list[str] = []
+            for i, item in enumerate(items):
+                word = r.text(item, f"{key}.accept[{i}]")
+                if word is None:
+                    continue
+                if not is_accept_word(word.lower()):
+                    r.report(
+                        item,
+                        f"{key}.accept[{i}]",
+                        f"'{word}' is not a kind of file: use image, pdf, text, any, or a MIME "
+                        "type like application/zip or video/*",
+                    )
+                    continue
+                words.append(word.lower())
+            found["accept"] = tuple(words)
+        if "max_size" in m:
+            raw = r.text(m["max_size"], f"{key}.max_size")
+            size = parse_size(raw) if raw is not None else None
+            if raw is not None and (size is None or size < 1):
+                r.report(m["max_size"], f"{key}.max_size", f"'{raw}' is not a size like 10MB")
+            elif size is not None:
+                found["max_size"] = size
+        for name in ("min_count", "max_count"):
+            if name in m:
+                value = r.integer(m[name], f"{key}.{name}", minimum=1)
+                if value is not None:
+                    found[name] = value
+        low, high = found.get("min_count"), found.get("max_count")
+        if low is not None and high is not None and low > high:
+            r.report(
+                m["max_count"],
+                f"{key}.max_count",
+                f"max_count ({high}) is smaller than min_count ({low})",
+            )
+        return found
 
     def bounds(
         self, m: dict[str, Node], key: str, type_: str | None, names: tuple[str, str], types

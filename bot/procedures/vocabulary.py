@@ -29,6 +29,7 @@ DURATION_PATTERN = r"^\s*(?:\d+\s*[smhdwSMHDW]\s*)+$"
 PATTERN_TYPES = ("text", "email", "url", "user")  # the types whose answers `pattern` checks
 RANGE_TYPES = ("integer", "number", "duration")  # the types `min` and `max` apply to
 LENGTH_TYPES = ("text",)  # the types `min_length` and `max_length` apply to
+FILE_KEYS = ("accept", "max_size", "min_count", "max_count")  # only for `type: file`
 CONDITION_OPERATORS = ("equals", "in", "present")
 assert set(PATTERN_TYPES + RANGE_TYPES + LENGTH_TYPES) <= set(FIELD_TYPES)
 
@@ -89,6 +90,11 @@ FIELD = Section(
         "example": "An example answer; it must be one the field accepts.",
         "from_text": "true: filled from the text the ticket was started with (after /new and "
         "the procedure's command), when the field accepts it; asked only otherwise.",
+        "accept": "A file field's kinds of file: image, pdf, text, any, or MIME types like "
+        "application/zip or video/* (default: any).",
+        "max_size": "A file field's largest file, like 10MB or 500KB.",
+        "min_count": "A file field's fewest files (default: 1).",
+        "max_count": "A file field's most files.",
     },
     required=("name", "question"),
 )

@@ -294,17 +294,25 @@ def accept_value(
     if not isinstance(outcome, Accepted):
         ticket.invalid_answers += 1
         return refuse_answer(ctx, ticket, procedure, spec, outcome, raw)
+    store_value(ctx, ticket, procedure, spec, outcome.value, phase)
+    return None
+
+
+def store_value(
+    ctx: Ctx, ticket: Ticket, procedure: Procedure, spec: FieldSpec, value: Any, phase: Phase
+) -> None:
+    """Keep an accepted value (a resolution's in its question until it is done), audited."""
     if phase == Phase.RESOLUTION:
         pending = records.pending_for_ticket(ctx.session, ticket.id)
         assert pending is not None  # a resolution round always has its question
         old = pending.payload.answers.get(spec.name)
-        pending.payload = pending.payload.with_answer(spec.name, outcome.value)
+        pending.payload = pending.payload.with_answer(spec.name, value)
     else:
         old = records.set_value(
             ctx.session,
             ticket.id,
             spec.name,
-            outcome.value,
+            value,
             phase=phase,
             by=ctx.actor.user_id,
             now=ctx.now,
@@ -313,10 +321,9 @@ def accept_value(
     ctx.audit(
         "answer.accepted",
         ticket_id=ticket.id,
-        details={"field": spec.name, "value": outcome.value, "old": old, "phase": phase.value},
+        details={"field": spec.name, "value": value, "old": old, "phase": phase.value},
         procedure=procedure,
     )
-    return None
 
 
 def refuse_answer(

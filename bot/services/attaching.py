@@ -24,11 +24,13 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.db.models import Attachment, PendingQuestion
-from bot.domain.fields import Accepted, parse_answer
-from bot.domain.question import Kind
+from bot.domain.fields import Accepted, Reason, Rejected, parse_answer
+from bot.domain.files import FileFacts, check_files
+from bot.domain.procedure import FieldSpec, Procedure
+from bot.domain.question import Kind, Phase
 from bot.domain.ticket import Ticket
 from bot.render import render
-from bot.services import attachments, intake, records, starting, tickets
+from bot.services import asking, attachments, intake, records, starting, tickets
 from bot.services import buttons as data
 from bot.services.asking import fields_for, question_for_message
 from bot.services.context import Ctx, Registry, toast
@@ -55,7 +57,11 @@ def receive(ctx: Ctx, text: str) -> None:
             ticket = (
                 records.lock_ticket(ctx.session, earlier.ticket_id) if earlier.ticket_id else None
             )
-            attachments.store(ctx, files, ticket, note=note, message_id=earlier.message_id)
+            rows = attachments.store(
+                ctx, files, ticket, note=note, message_id=earlier.message_id, field=earlier.field
+            )
+            if ticket is not None and earlier.field is not None:
+                _add_to_field(ctx, ticket, earlier.field, rows)
             return
     replied = _replied_ticket(ctx)
     if replied is not None:
@@ -123,6 +129,10 @@ def _with_question(ctx: Ctx, pending: PendingQuestion, ticket: Ticket, text: str
     if procedure is None:
         attachments.store(ctx, ctx.incoming.files, ticket, note=text or None)
         return
+    spec = _asked(pending, procedure)
+    if spec is not None and spec.type == "file":
+        _answer_with_files(ctx, pending, ticket, procedure, spec, text)
+        return
     if text and _answers(ctx, pending, procedure, text):
         attachments.store(ctx, ctx.incoming.files, ticket, note=None)
         intake.answer(ctx, ticket, pending, text)
@@ -138,12 +148,77 @@ def _with_question(ctx: Ctx, pending: PendingQuestion, ticket: Ticket, text: str
     intake.advance(ctx, ticket, procedure, pending.payload.phase)
 
 
-def _answers(ctx: Ctx, pending: PendingQuestion, procedure: Any, text: str) -> bool:
+def _asked(pending: PendingQuestion, procedure: Procedure) -> FieldSpec | None:
+    """The field the pending question asks for, if it asks for one."""
     if pending.kind != Kind.FIELD:
-        return False
+        return None
     fields = fields_for(procedure, pending.payload.phase)
-    spec = next((f for f in fields if f.name == pending.field_name), None)
-    return spec is not None and isinstance(parse_answer(spec, text, ctx.config.tz), Accepted)
+    return next((f for f in fields if f.name == pending.field_name), None)
+
+
+def _answers(ctx: Ctx, pending: PendingQuestion, procedure: Procedure, text: str) -> bool:
+    spec = _asked(pending, procedure)
+    return spec is not None and isinstance(
+        parse_answer(spec, text, ctx.config.tz, ctx.now), Accepted
+    )
+
+
+def _answer_with_files(
+    ctx: Ctx,
+    pending: PendingQuestion,
+    ticket: Ticket,
+    procedure: Procedure,
+    spec: FieldSpec,
+    text: str,
+) -> None:
+    """Files for a file field: of a kind and size it takes and enough of them answer it (the
+    caption is their note); others stay on the ticket and the question is asked again."""
+    files = ctx.incoming.files
+    phase = pending.payload.phase
+    earlier = [a for a in attachments.of_ticket(ctx, ticket.id) if a.field == spec.name]
+    outcome = check_files(spec, [_facts(f) for f in files], already=len(earlier))
+    counts = isinstance(outcome, Accepted) or outcome.code == Reason.TOO_FEW_FILES
+    rows = attachments.store(
+        ctx, files, ticket, note=text or None, field=spec.name if counts else None
+    )
+    if isinstance(outcome, Rejected):
+        ticket.invalid_answers += 1
+        error = asking.refuse_answer(ctx, ticket, procedure, spec, outcome, text)
+        if not counts:
+            error = render("chat/file_kept.txt", error=error, files=_described(files))
+        asking.ask(ctx, ticket, procedure, spec, phase, errors=[error], repeat=True)
+        return
+    value = [
+        {"attachment": a.id, "name": a.file_name, "kind": a.kind, "size": a.size}
+        for a in (*earlier, *rows)
+    ]
+    asking.store_value(ctx, ticket, procedure, spec, value, phase)
+    if pending.payload.changing:
+        asking.ask_confirm(ctx, ticket, procedure)
+        return
+    intake.advance(ctx, ticket, procedure, phase)
+
+
+def _add_to_field(ctx: Ctx, ticket: Ticket, name: str, rows: list[Attachment]) -> None:
+    """An album's later files join the file field its first file answered, up to its most."""
+    procedure = ctx.procedure(ticket.procedure_id, ticket)
+    spec = procedure.field(name) if procedure is not None else None
+    value = records.values_of(ctx.session, ticket.id).get(name)
+    if procedure is None or spec is None or not isinstance(value, list):
+        return
+    room = (spec.max_count or len(value) + len(rows)) - len(value)
+    added = [
+        {"attachment": a.id, "name": a.file_name, "kind": a.kind, "size": a.size}
+        for a in rows[: max(0, room)]
+    ]
+    if added:
+        asking.store_value(ctx, ticket, procedure, spec, value + added, Phase.INTAKE)
+    for a in rows[max(0, room) :]:
+        a.field = None  # beyond what the field takes: kept on the ticket all the same
+
+
+def _facts(f: IncomingFile) -> FileFacts:
+    return FileFacts(kind=f.kind, mime_type=f.mime_type, file_name=f.file_name, size=f.size)
 
 
 def _replied_ticket(ctx: Ctx) -> Ticket | None:

@@ -346,6 +346,10 @@ def announce(
                 procedure=procedure,
                 rows=rows,
                 tz=ctx.config.tz,
+                files=[
+                    {"kind": a.kind, "name": a.file_name, "size": a.size}
+                    for a in attachments.of_ticket(ctx, ticket.id)
+                ],
             ),
             buttons=buttons,
             thread_id=ticket.thread_id if here else None,

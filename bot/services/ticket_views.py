@@ -11,7 +11,7 @@ from bot.db.models import Comment
 from bot.domain import lifecycle
 from bot.domain.text import readable
 from bot.domain.ticket import Ticket
-from bot.services import asking, records, tickets
+from bot.services import asking, attachments, records, tickets
 from bot.services import buttons as data
 from bot.services.context import Ctx, Registry, toast
 from bot.services.messages import Button, Outcome
@@ -91,6 +91,7 @@ def render_ticket(ctx: Ctx, ticket: Ticket) -> None:
         .scalars()
         .all()
     )
+    files = attachments.of_ticket(ctx, ticket.id)
     ctx.say(
         "chat/ticket.html",
         ticket=ticket,
@@ -98,6 +99,9 @@ def render_ticket(ctx: Ctx, ticket: Ticket) -> None:
         rows=rows,
         steps=step_rows,
         comments=list(reversed(comments)),
+        attachments=files,
+        more_attachments=max(0, len(files) - attachments.SHOWN),
+        tz=ctx.config.tz,
         status=ticket.status,
         # A finished ticket is owed nothing: no due time, nobody to take it.
         due=due_words(ticket.due_at, ctx.now) if ticket.is_active else "",
@@ -110,6 +114,7 @@ def render_ticket(ctx: Ctx, ticket: Ticket) -> None:
                     else ()
                 ),
             ),
+            *attachments.buttons(files),
         ),
         ticket_id=ticket.id,
     )

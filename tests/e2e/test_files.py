@@ -152,3 +152,80 @@ def test_a_file_over_telegrams_download_limit_is_kept_by_its_id_and_said_so(runn
     assert a.sha256 is None and a.file_id and a.size == 25 * 1024 * 1024
     (event,) = events(running_bot, "attachment.added")
     assert event.details["too_big"] is True
+
+
+SCREENS = """\
+title: Screen problem
+triggers:
+  command: screen
+fields:
+  - name: what
+    label: What is wrong
+    question: What is wrong on the screen?
+  - name: screenshots
+    label: Screenshots
+    question: Send screenshots of it.
+    type: file
+    accept: [image]
+    max_size: 2KB
+    min_count: 2
+    max_count: 3
+"""
+
+
+def test_a_file_field_is_asked_for_and_takes_only_what_it_accepts(running_bot, member):
+    (running_bot.config.procedures_dir / "screens.yaml").write_text(SCREENS)
+    chat = private_chat(member)
+    running_bot.say(member, chat, "/new screen")
+    asked = text_of(running_bot.say(member, chat, "the menu is cut off"))
+    assert "Send screenshots" in asked and "sent with the paperclip: an image or photo" in asked
+    said = text_of(running_bot.say(member, chat, "here"))
+    assert "Please send it as a file" in said  # words do not answer a file field
+    said = text_of(
+        running_bot.send_file(
+            member, chat, "document", b"log", file_name="app.log", mime_type="text/plain"
+        )
+    )
+    assert "app.log is not what this question needs: please send an image or photo" in said
+    assert "It is kept on the ticket" in said
+    said = text_of(running_bot.send_file(member, chat, "photo", b"x" * 4000))
+    assert "is 4 KB; the largest allowed is 2 KB" in said
+    said = text_of(running_bot.send_file(member, chat, "photo", b"first" * 10))
+    assert "1 file so far; 2 are needed: please send 1 more" in said
+    said = text_of(running_bot.send_file(member, chat, "photo", b"second" * 10))
+    assert ("Screenshots" in said and "Confirm" in said) or "check" in said.lower()
+    on_ticket = attachments(running_bot)
+    assert [a.field for a in on_ticket] == [None, None, "screenshots", "screenshots"]
+    with running_bot.services.db.reading() as s:
+        from bot.db.models import TicketField
+
+        (value,) = s.scalars(select(TicketField).where(TicketField.name == "screenshots"))
+    assert [v["attachment"] for v in value.value] == [on_ticket[2].id, on_ticket[3].id]
+
+
+def test_audit_verify_files_finds_a_stored_file_that_was_changed_on_disk(
+    running_bot, member, bot_config_file, capsys
+):
+    from bot.cli import main
+
+    chat = private_chat(member)
+    running_bot.say(member, chat, "/new bug")
+    running_bot.send_file(member, chat, "photo", PNG, caption="/attach 1")
+    running_bot.send_file(
+        member, chat, "document", None, size=30 * 1024 * 1024, caption="/attach 1"
+    )
+    config = ["--config", str(bot_config_file)]
+    assert main(["audit", "verify", "--files", *config]) == 0
+    out = capsys.readouterr().out
+    assert "1 file checked, each matches its recorded sha256" in out
+    assert "1 kept by Telegram id only" in out
+
+    (a, _) = attachments(running_bot)
+    running_bot.services.files.path(a.sha256).write_bytes(PNG + b"edited")
+    assert main(["audit", "verify", "--files", *config]) == 1
+    said = capsys.readouterr()
+    assert "the chain is intact" in said.out  # the database was not touched...
+    assert "of #1" in said.err and "its bytes changed" in said.err  # ...the file was
+    running_bot.services.files.path(a.sha256).unlink()
+    assert main(["audit", "verify", "--files", *config]) == 1
+    assert "missing from the attachments folder" in capsys.readouterr().err
