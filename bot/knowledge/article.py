@@ -64,6 +64,18 @@ class StepLine:
 
 
 @dataclass(frozen=True)
+class FileLine:
+    """A file of the ticket: its name, the link to its copy beside the article (None when it
+    was too big to download), its size in words, who added it and their note."""
+
+    name: str
+    link: str | None
+    size: str
+    added_by: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class ArticleData:
     """Everything an article says, as plain values (no database rows)."""
 
@@ -81,6 +93,7 @@ class ArticleData:
     fields: tuple[Line, ...] = ()
     steps: tuple[StepLine, ...] = ()
     solution: tuple[Line, ...] = ()
+    files: tuple[FileLine, ...] = ()
     revision: int = 1
     # Earlier entries of the front matter's revision history, oldest first.
     history: tuple[dict[str, Any], ...] = ()

@@ -128,6 +128,10 @@ PUBLISHED: dict[str, tuple[str, Callable[[dict], dict]]] = {
     ),
     "step.done": ("step.done", _pick("step", "title")),
     "comment.added": ("comment.added", _pick("text")),
+    "attachment.added": (
+        "attachment.added",
+        _pick("attachment", "kind", "file_name", "mime_type", "size", "sha256", "note", "too_big"),
+    ),
     "ticket.cancelled": ("ticket.cancelled", _pick("reason")),
     "resolution.cancelled": ("resolution.cancelled", _pick("reason")),
     "kb.article_written": ("article.written", _pick("path", "sha256")),

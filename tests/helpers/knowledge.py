@@ -40,7 +40,11 @@ NETWORK = Procedure(
 
 
 def make_ctx(session, kdir: Path, now, actor: Actor = BOB) -> Ctx:
-    config = Config(knowledge_dir=kdir, procedures_dir=kdir.parent / "procedures")
+    config = Config(
+        knowledge_dir=kdir,
+        procedures_dir=kdir.parent / "procedures",
+        attachments_dir=kdir.parent / "attachments",
+    )
     incoming = Incoming(user=actor, chat_id=actor.user_id, chat_type="private", now=now)
     return Ctx(
         session=session, incoming=incoming, config=config, procedures=None, knowledge_dir=kdir

@@ -24,6 +24,7 @@ from bot.domain.procedure import Procedure
 from bot.knowledge import frontmatter
 from bot.knowledge.article import (
     ArticleData,
+    FileLine,
     IndexEntry,
     IndexGroup,
     Line,
@@ -37,7 +38,10 @@ from bot.knowledge.markdown import drop_title, escape, one_line
 from bot.knowledge.record import MAX_PROCEDURE, MAX_TITLE, index_text_of
 from bot.knowledge.slug import UnsafePath, article_path, inside
 from bot.knowledge.text import plain_text
+from bot.render import render
+from bot.services import attachments
 from bot.services.context import Ctx
+from bot.services.file_store import FileStore
 from bot.services.knowledge.files import (
     INDEX_FILE,
     atomic_write,
@@ -200,8 +204,60 @@ def _article_data(
         fields=_lines(procedure, [f.name for f in procedure.fields], values),
         solution=_lines(procedure, [f.name for f in procedure.resolution.fields], resolution),
         steps=_step_lines(procedure, steps),
+        files=_file_lines(ctx, ticket.id, procedure.id),
         **revision,
     )
+
+
+# File name endings kept on the copies beside an article, so a forge shows them; anything else
+# is `.bin`. The name itself is the file's hash: nothing a person typed becomes a path.
+_SUFFIXES = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/gif": "gif",
+    "image/webp": "webp",
+    "application/pdf": "pdf",
+    "text/plain": "txt",
+    "application/json": "json",
+    "application/zip": "zip",
+    "application/gzip": "gz",
+    "video/mp4": "mp4",
+    "audio/ogg": "ogg",
+    "audio/mpeg": "mp3",
+}
+
+
+def _file_lines(ctx: Ctx, ticket_id: int, procedure_id: str) -> tuple[FileLine, ...]:
+    """The ticket's files, each copied beside the article (`<procedure>/files/<sha256>.<ext>`)
+    so the article links to a copy that lives with it in git."""
+    lines = []
+    store = FileStore(ctx.config.attachments_dir)
+    base = Path(ctx.knowledge_dir)
+    for a in attachments.of_ticket(ctx, ticket_id):
+        link = None
+        if a.sha256 is not None:
+            name = f"{a.sha256[:32]}.{_SUFFIXES.get((a.mime_type or '').lower(), 'bin')}"
+            try:
+                target = inside(base, f"{procedure_id}/files/{name}")
+            except UnsafePath:  # a folder linked out of the knowledge base: no copy
+                target = None
+            if target is not None and not target.exists():
+                data = store.read(a.sha256)
+                if data is not None:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    atomic_write(target, data)
+            if target is not None and target.exists():
+                link = Markup(f"files/{name}")
+        lines.append(
+            FileLine(
+                name=attachments.name_of(a),
+                link=link,
+                size=render("chat/file_size.txt", size=a.size),
+                added_by=a.added_by_name or "",
+                note=a.note or "",
+            )
+        )
+    return tuple(lines)
 
 
 def _lines(procedure: Procedure, order: list[str], values: dict[str, Any]) -> tuple[Line, ...]:
