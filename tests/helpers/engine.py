@@ -13,7 +13,7 @@ from bot.config import ChatConfig, Config, DatabaseConfig
 from bot.db.models import AuditEvent, Ticket
 from bot.domain.actors import Actor
 from bot.render import html_to_text
-from bot.services.messages import Incoming, Outcome, Reply
+from bot.services.messages import Incoming, IncomingFile, Outcome, Reply
 
 ACCESS_YAML = """\
 title: Access request
@@ -133,10 +133,13 @@ class Harness:
         chat: int | None = None,
         reply_to: int | None = None,
         mention: bool = False,
+        files: tuple[IncomingFile, ...] = (),
     ) -> Outcome:
+        """`who` writes `text` (with `files`, as the adapter hands them over: already stored)."""
         chat_id = who.user_id if chat is None else chat
         self.next_id += 1
         incoming = Incoming(
+            files=files,
             user=who,
             chat_id=chat_id,
             chat_type="private" if chat is None else "supergroup",
