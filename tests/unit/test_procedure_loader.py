@@ -177,7 +177,8 @@ def test_an_unknown_field_key_is_reported_at_the_key():
         f"{LABEL}:3:5: fields[0].question: required key is missing (the question the bot asks)",
         f"{LABEL}:4:5: fields[0].qestion: unknown key 'qestion' (expected one of: name, "
         "question, label, type, required, required_when, choices, pattern, min, max, "
-        "min_length, max_length, help, hint, example, from_text)",
+        "min_length, max_length, help, hint, example, from_text, accept, max_size, min_count, "
+        "max_count)",
     ]
 
 
@@ -211,7 +212,7 @@ def test_an_unknown_type_is_reported_with_the_types_allowed():
     """
     assert only_problem(text) == (
         f"{LABEL}:9:11: fields[2].type: unknown type 'nubmer' (expected one of: text, integer, "
-        "number, boolean, choice, date, datetime, duration, email, url, user)"
+        "number, boolean, choice, date, datetime, duration, email, url, user, file)"
     )
 
 
