@@ -32,15 +32,24 @@ def register(sub, common) -> None:
 def run_bot(args) -> int:
     config = load(args)
     configure_logging(config)
+    if not config.telegram.token:
+        return run_terminal(config)
     with services(config, long_running=True) as built:
         open_database(built)
         check_procedures(built.procedures)
-        if not config.telegram.token:
-            say("run", "terminal_chat", env=ENV_TOKEN, file=sys.stderr)
-            from bot.chat import run_chat
-
-            return run_chat(built)
         return run_telegram(built)
+
+
+def run_terminal(config: Config) -> int:
+    """No token: the terminal chat, its person a lead when the config names none."""
+    from bot.chat import run_chat, terminal_config, terminal_user
+
+    user = terminal_user(config, None)
+    with services(terminal_config(config, user), long_running=True) as built:
+        open_database(built)
+        check_procedures(built.procedures)
+        say("run", "terminal_chat", env=ENV_TOKEN, file=sys.stderr)
+        return run_chat(built, user=user, leads_given=bool(config.leads))
 
 
 def configure_logging(config: Config) -> None:
