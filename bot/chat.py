@@ -136,8 +136,6 @@ class TerminalChat:
             config=self.config.source.name if self.config.source else "config.yaml",
             block=BLOCK,
         )
-        if self.config.http.enabled:
-            self._say("no_feed", port=self.config.http.port)
 
     def say(self, line: str) -> None:
         """One message typed by the person (a line, or a multi-line block)."""
@@ -298,6 +296,8 @@ def run_chat(
     )
     if interactive is None:
         interactive = stdin is sys.stdin and stdin.isatty()
+    if services.config.http.enabled:  # said even to a script: its feed client would wait
+        print(words("no_feed", port=services.config.http.port), file=sys.stderr)
     if interactive if welcome is None else welcome:
         chat.welcome(leads_given=leads_given)
     for message in messages(_typed_lines(stdin, out, interactive)):

@@ -11,6 +11,7 @@ from typing import TextIO
 from bot.app import MigrationFailed, Services
 from bot.config import Config, ConfigError, load_config, mask_url
 from bot.render import render
+from bot.services.database import trouble
 
 
 def words(family: str, what: str, /, **data: object) -> str:
@@ -59,11 +60,18 @@ def services(
     A database that cannot be migrated ends the command with status 1 and says why.
     """
     built = Services(config, migrate=migrate, revision=revision, checkpoints=long_running)
+    url = mask_url(config.database.url)
     try:
         yield built
-    except MigrationFailed as e:
-        said = words("common", "cannot_migrate", url=mask_url(e.url), cause=str(e.cause))
-        raise Exit(1, said) from e
+    except Exception as e:
+        found = trouble(e)  # one line for the person, no traceback
+        if isinstance(e, MigrationFailed):
+            cause = found[1] if found else str(e.cause)
+            raise Exit(1, words("common", "cannot_migrate", url=url, cause=cause)) from e
+        if found is not None:
+            code, detail = found
+            raise Exit(1, words("common", f"database_{code}", url=url, detail=detail)) from e
+        raise
     finally:
         built.close()
 

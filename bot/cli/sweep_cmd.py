@@ -50,7 +50,7 @@ def run(args) -> int:
             report = sweep(built.db, config, built.procedures, _NoSender(), now, dry_run=True)
         else:
             report = asyncio.run(_sweep_through_telegram(built, now))
-    print_report(report)
+    print_report(report, {c.id: c.name for c in config.chats})
     return 1 if report.failed else 0
 
 
@@ -72,8 +72,17 @@ class _NoSender:
         raise AssertionError("a dry run does not send")
 
 
-def print_report(report: SweepReport) -> None:
+def print_report(report: SweepReport, chat_names: dict[int, str] | None = None) -> None:
+    """The sweep's report. A dry run shows each message whole, and to which chat by its name:
+    it is read to decide whether the real run would say the right thing."""
     say("sweep", "header", at=report.now.isoformat(), dry_run=report.dry_run)
+    if report.dry_run:
+        for s in report.sent:
+            name = (chat_names or {}).get(s.chat_id)
+            text = html_to_text(s.text)
+            say("sweep", "would_send", sent=s, chat=name, text=text)
+        say("sweep", "totals", report=report)
+        return
     for s in report.sent:
         # A daily plan is about the whole team, so its opening words say what it was.
         tickets = s.ticket_ids if s.kind != "daily" else ()

@@ -229,3 +229,16 @@ def test_solved_is_still_there_after_opening_a_suggested_article(shipped):
     assert "Solved" not in said.splitlines()[-1]
     said = you.type("Solved")
     assert "Does one of these" not in said and said.strip()
+
+
+def test_with_an_http_section_the_terminal_chat_says_it_serves_no_feed(config_file):
+    with config_file.open("a", encoding="utf-8") as f:
+        f.write("http: {port: 8099}\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "chat", "--config", str(config_file)],
+        input="",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "change feed" in result.stderr and "not served by the terminal chat" in result.stderr
