@@ -65,6 +65,10 @@ class Incoming:
     callback_message_html: str | None = None  # its text, so an edit can keep it
     bot_username: str | None = None
     update_id: int | None = None  # the inbox's update this came in (handled once)
+    edited: bool = False  # an edit of a message sent earlier (the bot reads each message once)
+    # What the message holds instead of text (sticker, location, poll, ...), which the bot does
+    # not read; it says what it can take rather than staying silent.
+    unread: str | None = None
 
     @property
     def is_private(self) -> bool:

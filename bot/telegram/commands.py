@@ -1,11 +1,24 @@
-"""The commands Telegram shows in its menu (registered with setMyCommands at start-up)."""
+"""The commands Telegram shows in its menu (registered with setMyCommands at start-up).
+
+One menu per scope: members' private chats without the lead commands, each lead's private chat
+with them, group chats with what works there. Telegram picks the most specific scope a chat
+has, so a lead's own chat scope wins over the one for all private chats.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
-from telegram import BotCommand
+from telegram import (
+    BotCommand,
+    BotCommandScope,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+)
 
 # Telegram allows lower-case names of up to 32 characters and descriptions of up to 256.
 COMMANDS: tuple[BotCommand, ...] = tuple(
@@ -42,6 +55,38 @@ def menu(conversation: Any) -> list[BotCommand]:
     the list above; names Telegram would refuse are left out."""
     offered = getattr(conversation, "commands", None)
     pairs = offered() if callable(offered) else [(c.command, c.description) for c in COMMANDS]
+    return [
+        BotCommand(name, description[:DESCRIPTION_LIMIT])
+        for name, description in pairs
+        if _NAME.fullmatch(name) and description.strip()
+    ]
+
+
+@dataclass(frozen=True)
+class ScopedMenu:
+    scope: BotCommandScope
+    commands: list[BotCommand]
+
+
+def scoped_menus(conversation: Any, leads: frozenset[int]) -> list[ScopedMenu]:
+    """Every menu to register, the default first; an engine without scoped menus (a test
+    double) gets its one list as the default, as before."""
+    if not callable(getattr(conversation, "menu", None)):
+        return [ScopedMenu(BotCommandScopeDefault(), menu(conversation))]
+    members = _valid(conversation.menu(lead=False, group=False))
+    menus = [
+        ScopedMenu(BotCommandScopeDefault(), members),
+        ScopedMenu(BotCommandScopeAllPrivateChats(), members),
+        ScopedMenu(
+            BotCommandScopeAllGroupChats(), _valid(conversation.menu(lead=False, group=True))
+        ),
+    ]
+    with_leads = _valid(conversation.menu(lead=True, group=False))
+    menus += [ScopedMenu(BotCommandScopeChat(lead), with_leads) for lead in sorted(leads)]
+    return menus
+
+
+def _valid(pairs: list[tuple[str, str]]) -> list[BotCommand]:
     return [
         BotCommand(name, description[:DESCRIPTION_LIMIT])
         for name, description in pairs
