@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.app import Services
@@ -31,14 +33,26 @@ def shipped_config(tmp: Path) -> Path:
 class Terminal:
     """One person at `sopbot chat --user NAME` (no --user: the default person)."""
 
-    def __init__(self, config_file: Path, user: str | None = None):
+    def __init__(
+        self,
+        config_file: Path,
+        user: str | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
         config = load_config(str(config_file))
+        self.leads_given = bool(config.leads)
         self.user = terminal_user(config, user)
         self.services = Services(terminal_config(config, self.user))
         self.out = io.StringIO()
         self.chat = TerminalChat(
-            self.services, user=self.user, chat_id=None, out=self.out, clock=_now
+            self.services, user=self.user, chat_id=None, out=self.out, clock=clock
         )
+
+    def welcome(self) -> str:
+        """What `make run` prints first, on a terminal."""
+        start = self.out.tell()
+        self.chat.welcome(leads_given=self.leads_given)
+        return self.out.getvalue()[start:]
 
     def type(self, *lines: str) -> str:
         """What the chat printed for these lines."""
@@ -76,9 +90,3 @@ class Terminal:
 
     def close(self) -> None:
         self.services.close()
-
-
-def _now():
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
