@@ -80,10 +80,12 @@ def tail(
     interval: float = 5.0,
     limit: int = MAX_LIMIT,
     once: bool = False,
-    out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
 ) -> int:
     """Follow the feed from `cursor` (or `since`, or the beginning); the exit status."""
+    # Read at call time, not import time: a redirected stdout or stderr is the one written to.
+    out, err = out or sys.stdout, err or sys.stderr
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     etag: str | None = None
     with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=30) as client:
