@@ -82,7 +82,7 @@ def check_procedures(store: ProcedureStore) -> None:
 
 
 def run_telegram(built: Services) -> int:
-    from bot.telegram.application import build_application, run
+    from bot.telegram.application import WebhookServerMissing, build_application, run
 
     tg = built.config.telegram
     webhook = tg.webhook.url if tg.mode == "webhook" else None
@@ -98,7 +98,7 @@ def run_telegram(built: Services) -> int:
     except NetworkError as e:
         message = redact(str(e), secrets_of(tg.token))
         raise Exit(1, words("run", "unreachable", url=tg.base_url, error=message)) from e
-    except RuntimeError as e:  # webhook mode without its extra
-        raise Exit(2, str(e)) from e
+    except WebhookServerMissing as e:  # a virtualenv without sopbot's own dependencies
+        raise Exit(2, words("run", "no_webhook_server")) from e
     print(words("run", "stopped"), file=sys.stderr, flush=True)
     return 0

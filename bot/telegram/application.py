@@ -164,14 +164,16 @@ def run(
             http.stop()
 
 
+class WebhookServerMissing(RuntimeError):
+    """Webhook mode, but python-telegram-bot's web server (its `webhooks` extra, a dependency of
+    sopbot) is not installed: a broken or hand-made virtualenv."""
+
+
 def _run(application: Application, config: Config, stop_signals: Sequence[int] | None) -> None:
     tg = config.telegram
     if tg.mode == "webhook":
         if importlib.util.find_spec("tornado") is None:
-            raise RuntimeError(
-                'webhook mode needs python-telegram-bot\'s "webhooks" extra: '
-                'pip install "python-telegram-bot[webhooks]"'
-            )
+            raise WebhookServerMissing
         wh = tg.webhook
         application.run_webhook(
             listen=wh.listen,

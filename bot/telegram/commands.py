@@ -20,29 +20,33 @@ from telegram import (
     BotCommandScopeDefault,
 )
 
-# Telegram allows lower-case names of up to 32 characters and descriptions of up to 256.
+from bot.render import render
+
+# The menu of an engine that offers none (a test double): these names, described in the words
+# of chat/commands.txt. Telegram allows lower-case names of up to 32 characters and
+# descriptions of up to 256.
+COMMAND_NAMES = (
+    "new",
+    "mine",
+    "open",
+    "show",
+    "set",
+    "assign",
+    "steps",
+    "comment",
+    "resolve",
+    "reopen",
+    "close",
+    "skip",
+    "cancel",
+    "kb",
+    "audit",
+    "stats",
+    "catchup",
+    "help",
+)
 COMMANDS: tuple[BotCommand, ...] = tuple(
-    BotCommand(name, description)
-    for name, description in (
-        ("new", "Open a ticket from a procedure"),
-        ("mine", "Tickets you reported or are assigned"),
-        ("open", "All open tickets"),
-        ("show", "Show a ticket: /show 12"),
-        ("set", "Change a field: /set 12 field value"),
-        ("assign", "Assign a ticket: /assign 12 @someone"),
-        ("steps", "The steps of a ticket and what is done"),
-        ("comment", "Add a comment: /comment 12 text"),
-        ("resolve", "Resolve a ticket"),
-        ("reopen", "Reopen a resolved ticket"),
-        ("close", "Close a resolved ticket"),
-        ("skip", "Skip an optional question"),
-        ("cancel", "Cancel what you are doing"),
-        ("kb", "Search the knowledge base"),
-        ("audit", "Audit trail of a ticket (leads)"),
-        ("stats", "Ticket figures (leads)"),
-        ("catchup", "What happened while you were away"),
-        ("help", "What this bot does and how to use it"),
-    )
+    BotCommand(name, render("chat/commands.txt", name=name)) for name in COMMAND_NAMES
 )
 
 

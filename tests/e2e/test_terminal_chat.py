@@ -242,3 +242,45 @@ def test_with_an_http_section_the_terminal_chat_says_it_serves_no_feed(config_fi
         check=True,
     )
     assert "change feed" in result.stderr and "not served by the terminal chat" in result.stderr
+
+
+def test_on_a_terminal_arrow_keys_edit_the_line_instead_of_typing_escape_codes(tmp_path):
+    pty = pytest.importorskip("pty")  # a real terminal: readline only edits on a tty
+    import os
+    import select
+    import time
+
+    from tests.helpers.terminal import shipped_config
+
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "chat", "--config", str(shipped_config(tmp_path))],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        close_fds=True,
+    )
+    os.close(slave)
+
+    def read_until(word: bytes) -> bytes:
+        seen, end = b"", time.monotonic() + 30
+        while word not in seen and time.monotonic() < end:
+            if select.select([master], [], [], 0.2)[0]:
+                try:
+                    seen += os.read(master, 4096)
+                except OSError:  # the chat ended
+                    break
+        return seen
+
+    try:
+        assert b"a lead" in read_until(b"> ")
+        # "/hexlp", two steps left, one back: "/help" only if the arrows moved the cursor.
+        os.write(master, b"/hexlp\x1b[D\x1b[D\x7f\r")
+        assert b"what I can do" in read_until(b"again.\r\n> ")
+        os.write(master, b"\x04")  # Ctrl-D ends the chat
+        read_until(b"\n")
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(master)
