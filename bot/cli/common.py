@@ -57,7 +57,8 @@ def services(
 ) -> Iterator[Services]:
     """The composition root for one command, closed when it is done (see `bot.app.Services`).
 
-    A database that cannot be migrated ends the command with status 1 and says why.
+    A database that cannot be used (a bad URL, unreachable, locked) or migrated ends the
+    command with status 1 and one line saying why, never a traceback.
     """
     built = Services(config, migrate=migrate, revision=revision, checkpoints=long_running)
     url = mask_url(config.database.url)
@@ -65,7 +66,7 @@ def services(
         yield built
     except Exception as e:
         found = trouble(e)  # one line for the person, no traceback
-        if isinstance(e, MigrationFailed):
+        if isinstance(e, MigrationFailed) and not (found and found[0] == "busy"):
             cause = found[1] if found else str(e.cause)
             raise Exit(1, words("common", "cannot_migrate", url=url, cause=cause)) from e
         if found is not None:

@@ -57,3 +57,22 @@ def test_a_missing_config_file_is_one_line(tmp_path, capsys):
         main(["db", "current", "--config", str(tmp_path / "nope.yaml")])
     assert exit.value.code == 2
     assert "no such config file" in one_line(capsys)
+
+
+def test_a_database_locked_by_another_process_is_one_line(tmp_path, capsys):
+    import sqlite3
+
+    path = config(tmp_path, "database: {url: 'sqlite:///sopbot.db'}\n")
+    assert main(["db", "upgrade", "--config", path]) == 0
+    capsys.readouterr()
+    holder = sqlite3.connect(tmp_path / "sopbot.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        holder.execute("UPDATE alembic_version SET version_num = version_num")
+        with pytest.raises(SystemExit) as exit:
+            main(["kb", "reindex", "--config", path])
+    finally:
+        holder.rollback()
+        holder.close()
+    assert exit.value.code == 1
+    assert "is locked by another process" in one_line(capsys)
