@@ -76,3 +76,10 @@ def test_a_database_locked_by_another_process_is_one_line(tmp_path, capsys):
         holder.close()
     assert exit.value.code == 1
     assert "is locked by another process" in one_line(capsys)
+
+
+def test_a_file_that_cannot_be_written_is_one_line(tmp_path, capsys):
+    path = config(tmp_path, "database: {url: 'sqlite:///sopbot.db'}\n")
+    chart = tmp_path / "no" / "such" / "folder" / "chart.png"
+    assert main(["stats", "--config", path, "--chart", str(chart)]) == 1
+    assert f"{chart}: No such file or directory" in one_line(capsys)
