@@ -62,12 +62,22 @@ class Screen:
         self.message_id: int | None = None
 
     def show(self, buttons: list[Button], message_id: int) -> list[tuple[int, Button]]:
-        """Put `buttons` on screen (they replace the ones there); returns them numbered."""
-        by_label = {b.label: n for n, b in self.numbered.items()}
-        if not any(b.label in by_label for b in buttons):
-            by_label = {}
-        fresh = iter(range(max(self.numbered, default=0) + 1 if by_label else 1, sys.maxsize))
-        placed = [(by_label.get(b.label) or next(fresh), b) for b in buttons]
+        """Put `buttons` on screen (they replace the ones there); returns them numbered.
+
+        A button already on screen is known by its label in an edit of the same message (the
+        pager's "Later" leads to another page each time) and by what it does in a new message
+        (the checklist sent again after a step is done; a "Skip" of another question is not
+        the same button)."""
+        same = message_id == self.message_id
+
+        def key(b: Button) -> str:
+            return b.label if same else b.data
+
+        known = {key(b): n for n, b in self.numbered.items()}
+        if not any(key(b) in known for b in buttons):
+            known = {}
+        fresh = iter(range(max(self.numbered, default=0) + 1 if known else 1, sys.maxsize))
+        placed = [(known.get(key(b)) or next(fresh), b) for b in buttons]
         self.numbered = dict(placed)
         self.message_id = message_id
         return placed
