@@ -130,18 +130,11 @@ class TerminalChat:
     def welcome(self, *, leads_given: bool) -> None:
         """Who is typing, as the bot sees them, and how the terminal takes input."""
         uid = self.actor.user_id or 0
-        role = (
-            "lead"
-            if self.config.is_lead(uid)
-            else "member"
-            if self.config.is_member(uid)
-            else "not_member"
-        )
         self._say(
             "welcome",
             user=self.actor.name,
             user_id=uid,
-            role=role,
+            role=self.config.role_of(uid),
             made_lead=not leads_given,
             config=self.config.source.name if self.config.source else "config.yaml",
             block=BLOCK,

@@ -168,7 +168,7 @@ class Conversation:
                 )
                 command = _COMMAND.match(incoming.text.strip())
                 if command and command.group(1).lower() == "start":
-                    ctx.say("chat/start.html", person=ctx.actor, role="not_member")
+                    ctx.say("chat/start.html", person=ctx.actor, role=self.config.role_of(user_id))
                 else:
                     ctx.say("chat/not_member.html", user_id=user_id)
             return Outcome(

@@ -28,15 +28,7 @@ def _help(registry: Registry) -> CommandHandler:
 
 def start(ctx: Ctx, args: str) -> None:
     """/start: a greeting, what sopbot does, and who the person is to it (id and role)."""
-    ctx.say("chat/start.html", person=ctx.actor, role=role_of(ctx))
-
-
-def role_of(ctx: Ctx) -> str:
-    """`lead`, `member` or `not_member`: what the config makes of the person writing."""
-    user_id = ctx.actor.user_id or 0
-    if ctx.config.is_lead(user_id):
-        return "lead"
-    return "member" if ctx.config.is_member(user_id) else "not_member"
+    ctx.say("chat/start.html", person=ctx.actor, role=ctx.config.role_of(ctx.actor.user_id or 0))
 
 
 def procedures(ctx: Ctx, args: str) -> None:
