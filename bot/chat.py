@@ -1,14 +1,18 @@
 """The terminal chat: the same engine, procedures and database, driven from stdin.
 
-Buttons are shown as numbered options; type the number or the label. Several people can be
-played by separate runs with `--user` and `--chat`. End of input ends the chat (exit 0).
+Buttons are shown as numbered options; type the number or the label (for a step, its title).
+A line with only `\"\"\"` starts a multi-line answer and another such line ends it. Several people
+can be played by separate runs with `--user` and `--chat`. End of input ends the chat (exit 0).
 """
 
 from __future__ import annotations
 
+import contextlib
+import re
 import sys
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TextIO
 
@@ -20,6 +24,9 @@ from bot.services.messages import Button, Incoming, Reply
 from bot.services.outbox import Sent
 
 BOT_USERNAME = "sopbot"
+DEFAULT_USER = "you"
+_SIGNS = re.compile(r"^\W+|\W+$")
+BLOCK = '"""'  # a line with only this opens, and closes, a multi-line answer
 
 
 def user_id_for(name: str) -> int:
@@ -27,6 +34,76 @@ def user_id_for(name: str) -> int:
     if name.lstrip("-").isdigit():
         return int(name)
     return 10_000_000 + zlib.crc32(name.encode()) % 10_000_000
+
+
+def terminal_user(config: Config, user: str | None) -> str:
+    """Who types when `--user` is not given: the first lead, else "you"."""
+    if user is not None:
+        return user
+    return str(min(config.leads)) if config.leads else DEFAULT_USER
+
+
+def terminal_config(config: Config, user: str) -> Config:
+    """With no leads configured, the person at the terminal is one: a newcomer can take every
+    shipped procedure to the end, lead-only steps included. A team's own leads stay as they are."""
+    if config.leads:
+        return config
+    return replace(config, leads=frozenset({user_id_for(user)}))
+
+
+class Screen:
+    """The buttons on screen, numbered. A button keeps its number while it is on screen: a
+    message that shows some of the same buttons again (the checklist after a step is ticked, the
+    next page of the audit) keeps their numbers and gives new ones numbers not used before, so a
+    number typed twice never presses a different button."""
+
+    def __init__(self) -> None:
+        self.numbered: dict[int, Button] = {}
+        self.message_id: int | None = None
+
+    def show(self, buttons: list[Button], message_id: int) -> list[tuple[int, Button]]:
+        """Put `buttons` on screen (they replace the ones there); returns them numbered.
+
+        A button already on screen is known by its label in an edit of the same message (the
+        pager's "Later" leads to another page each time) and by what it does in a new message
+        (the checklist sent again after a step is done; a "Skip" of another question is not
+        the same button)."""
+        same = message_id == self.message_id
+
+        def key(b: Button) -> str:
+            return b.label if same else b.data
+
+        known = {key(b): n for n, b in self.numbered.items()}
+        if not any(key(b) in known for b in buttons):
+            known = {}
+        fresh = iter(range(max(self.numbered, default=0) + 1 if known else 1, sys.maxsize))
+        placed = [(known.get(key(b)) or next(fresh), b) for b in buttons]
+        self.numbered = dict(placed)
+        self.message_id = message_id
+        return placed
+
+    def clear(self) -> None:
+        self.numbered = {}
+        self.message_id = None
+
+    def find(self, text: str) -> Button | None:
+        """The button `text` names: its number, its label, or what the label is about (a step's
+        title for "Done: <title>")."""
+        word = text.strip()
+        if not word:
+            return None
+        if word.isdigit():
+            return self.numbered.get(int(word))
+        wanted = word.casefold()
+        return next((b for b in self.numbered.values() if _names(b.label, wanted)), None)
+
+
+def _names(label: str, wanted: str) -> bool:
+    """Whether typed words name a button: its label, without the signs around it ("Later" for
+    "Later ▶", "Continue" for "➡️ Continue"), or what follows "Done: " (a step's title)."""
+    label = label.casefold().strip()
+    bare = _SIGNS.sub("", label)
+    return wanted in (label, bare, bare.partition(": ")[2])
 
 
 class TerminalChat:
@@ -48,13 +125,25 @@ class TerminalChat:
         self.out = out
         self.clock = clock
         self.next_message_id = 1
-        self.buttons: list[Button] = []
-        self.button_message: int | None = None
+        self.screen = Screen()
+
+    def welcome(self, *, leads_given: bool) -> None:
+        """Who is typing, as the bot sees them, and how the terminal takes input."""
+        uid = self.actor.user_id or 0
+        self._say(
+            "welcome",
+            user=self.actor.name,
+            user_id=uid,
+            role=self.config.role_of(uid),
+            made_lead=not leads_given,
+            config=self.config.source.name if self.config.source else "config.yaml",
+            block=BLOCK,
+        )
 
     def say(self, line: str) -> None:
-        """One line typed by the person."""
+        """One message typed by the person (a line, or a multi-line block)."""
         text = line.rstrip("\n")
-        button = self._button_for(text)
+        button = self.screen.find(text) if "\n" not in text else None
         message_id = self._take_id()
         if button is not None:
             incoming = Incoming(
@@ -63,7 +152,7 @@ class TerminalChat:
                 chat_type=self.chat_type,
                 now=self.clock(),
                 callback_data=button.data,
-                callback_message_id=self.button_message,
+                callback_message_id=self.screen.message_id,
                 bot_username=BOT_USERNAME,
             )
         else:
@@ -78,48 +167,50 @@ class TerminalChat:
                 bot_username=BOT_USERNAME,
             )
         outcome = self.services.conversation.handle(incoming)
+        pressed = button is not None
         if outcome.toast:
             self._say("toast", toast=outcome.toast)
         if outcome.owed:
-            self._deliver_owed()
+            self._deliver_owed(pressed)
         else:  # nothing could be stored (a busy database): shown once, as it is
             for reply in outcome.replies:
-                self._show(reply)
+                self._show(reply, pressed)
+        if text.strip().lower() == "/help":
+            self._say("help", block=BLOCK)
 
-    def _deliver_owed(self) -> None:
+    def _deliver_owed(self, pressed: bool) -> None:
         """The terminal is this chat's transport: what the bot owes is shown here and marked
         sent, so a later `sopbot run` on the same database never sends it to Telegram."""
         outbox = self.services.outbox
         while owed := outbox.claim(self.clock()):
-            outbox.sent([Sent(o, (self._show(o.reply),), self.clock()) for o in owed])
+            outbox.sent([Sent(o, (self._show(o.reply, pressed),), self.clock()) for o in owed])
 
-    def _button_for(self, text: str) -> Button | None:
-        word = text.strip()
-        if not self.buttons or not word:
-            return None
-        if word.isdigit() and 1 <= int(word) <= len(self.buttons):
-            return self.buttons[int(word) - 1]
-        return next((b for b in self.buttons if b.label.casefold() == word.casefold()), None)
-
-    def _show(self, reply: Reply) -> int:
+    def _show(self, reply: Reply, pressed: bool = False) -> int:
         """Print `reply`; returns the message id it got here (the edited one for an edit)."""
         text = html_to_text(reply.text)
+        buttons = [b for row in reply.buttons for b in row]
+        here = reply.chat_id == self.chat_id
         if reply.edit_message_id is not None:
             self._say("edited", text=text)
+            if here and reply.edit_message_id == self.screen.message_id:
+                if buttons:  # the pager's next page, a summary's new buttons
+                    self._say("buttons", buttons=self.screen.show(buttons, reply.edit_message_id))
+                else:
+                    self.screen.clear()
             return reply.edit_message_id
         message_id = self._take_id()
-        if reply.chat_id != self.chat_id:
+        if not here:
             name = next((c.name for c in self.config.chats if c.id == reply.chat_id), None)
             self._say("elsewhere", chat=name or reply.chat_id)
         self._print(text)
         if reply.attachment is not None:
             self._say("attachment", attachment=reply.attachment)
-        if reply.chat_id == self.chat_id and reply.buttons:
-            self.buttons = [b for row in reply.buttons for b in row]
-            self.button_message = message_id
-            self._say("buttons", buttons=self.buttons)
-        elif reply.chat_id == self.chat_id and reply.kind != "edit":
-            self.buttons = []
+        if here and buttons:
+            self._say("buttons", buttons=self.screen.show(buttons, message_id))
+        elif here and not pressed:
+            # An answer to typed text: a number typed next is an answer, not an old button.
+            # After a press (an article opened from a list) the buttons stay, as in Telegram.
+            self.screen.clear()
         return message_id
 
     def _take_id(self) -> int:
@@ -143,6 +234,46 @@ def words(what: str, /, **data: object) -> str:
     return environment().get_template("cli/chat.txt").render(what=what, **data)
 
 
+def messages(lines: Iterator[str]) -> Iterator[str]:
+    """What the person typed, one message at a time: a line, or the lines between two `\"\"\"`
+    lines joined into one (an unfinished block at the end of input is sent as it is)."""
+    block: list[str] | None = None
+    for raw in lines:
+        line = raw.rstrip("\n")
+        if line.strip() == BLOCK:
+            if block is None:
+                block = []
+                continue
+            yield "\n".join(block)
+            block = None
+        elif block is not None:
+            block.append(line)
+        elif line.strip():
+            yield line
+    if block:
+        yield "\n".join(block)
+
+
+def _typed_lines(stdin: TextIO, out: TextIO, interactive: bool) -> Iterator[str]:
+    """Lines from stdin; on a terminal through `input()` with readline loaded, so arrow keys
+    move the cursor and walk the history instead of typing escape codes."""
+    if not interactive:
+        yield from iter(stdin.readline, "")
+        return
+    with contextlib.suppress(ImportError):  # Windows has no readline; input() still works
+        import readline  # noqa: F401 - importing it gives input() line editing and history
+    block = False
+    while True:
+        try:
+            line = input(words("prompt", block=block))
+        except EOFError:
+            print(file=out)
+            return
+        if line.strip() == BLOCK:
+            block = not block
+        yield line
+
+
 def run_chat(
     services: Services,
     *,
@@ -151,24 +282,27 @@ def run_chat(
     stdin: TextIO | None = None,
     out: TextIO | None = None,
     clock: Callable[[], datetime] | None = None,
+    leads_given: bool = True,
+    interactive: bool | None = None,
+    welcome: bool | None = None,
 ) -> int:
-    """Chat with the bot in the terminal until end of input."""
-    config = services.config
+    """Chat with the bot in the terminal until end of input.
+
+    `leads_given` is False when the config named no leads and the terminal person was made one
+    (`terminal_config`): the welcome says so, and how a team names its leads.
+    """
     stdin = stdin or sys.stdin
     out = out or sys.stdout
-    if user is None:
-        user = str(min(config.leads)) if config.leads else "you"
+    user = terminal_user(services.config, user)
     chat = TerminalChat(
         services, user=user, chat_id=chat_id, out=out, clock=clock or (lambda: datetime.now(UTC))
     )
-    interactive = stdin.isatty()
-    if interactive:
-        print(words("welcome", user=user), file=out)
-    while True:
-        if interactive:
-            print("> ", end="", file=out, flush=True)
-        line = stdin.readline()
-        if not line:
-            return 0
-        if line.strip():
-            chat.say(line)
+    if interactive is None:
+        interactive = stdin is sys.stdin and stdin.isatty()
+    if services.config.http.enabled:  # said even to a script: its feed client would wait
+        print(words("no_feed", port=services.config.http.port), file=sys.stderr)
+    if interactive if welcome is None else welcome:
+        chat.welcome(leads_given=leads_given)
+    for message in messages(_typed_lines(stdin, out, interactive)):
+        chat.say(message)
+    return 0

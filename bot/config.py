@@ -121,6 +121,12 @@ class Config:
         """Leads are members; an empty members list lets anyone in."""
         return not self.members or user_id in self.members or user_id in self.leads
 
+    def role_of(self, user_id: int) -> str:
+        """`lead`, `member` or `not_member`: what /start and the terminal chat tell a person."""
+        if self.is_lead(user_id):
+            return "lead"
+        return "member" if self.is_member(user_id) else "not_member"
+
 
 # --- reading values -------------------------------------------------------------------------
 

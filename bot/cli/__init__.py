@@ -55,3 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         # `sopbot audit export | head` closes the pipe early; that is not an error.
         sys.stderr.close()
         return 0
+    except OSError as e:  # a file to read or write (--chart, -o, ...): one line, no traceback
+        from bot.cli.common import complain, words
+
+        complain(words("common", "file_error", path=e.filename, error=e.strerror or str(e)))
+        return 1

@@ -18,7 +18,9 @@ def register(sub, common) -> None:
 
 
 def run(args) -> int:
-    from bot.chat import run_chat
+    from bot.chat import run_chat, terminal_config, terminal_user
 
-    with services(load(args), long_running=True) as built:
-        return run_chat(built, user=args.user, chat_id=args.chat)
+    config = load(args)
+    user = terminal_user(config, args.user)
+    with services(terminal_config(config, user), long_running=True) as built:
+        return run_chat(built, user=user, chat_id=args.chat, leads_given=bool(config.leads))

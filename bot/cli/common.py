@@ -11,6 +11,7 @@ from typing import TextIO
 from bot.app import MigrationFailed, Services
 from bot.config import Config, ConfigError, load_config, mask_url
 from bot.render import render
+from bot.services.database import trouble
 
 
 def words(family: str, what: str, /, **data: object) -> str:
@@ -56,14 +57,22 @@ def services(
 ) -> Iterator[Services]:
     """The composition root for one command, closed when it is done (see `bot.app.Services`).
 
-    A database that cannot be migrated ends the command with status 1 and says why.
+    A database that cannot be used (a bad URL, unreachable, locked) or migrated ends the
+    command with status 1 and one line saying why, never a traceback.
     """
     built = Services(config, migrate=migrate, revision=revision, checkpoints=long_running)
+    url = mask_url(config.database.url)
     try:
         yield built
-    except MigrationFailed as e:
-        said = words("common", "cannot_migrate", url=mask_url(e.url), cause=str(e.cause))
-        raise Exit(1, said) from e
+    except Exception as e:
+        found = trouble(e)  # one line for the person, no traceback
+        if isinstance(e, MigrationFailed) and not (found and found[0] == "busy"):
+            cause = found[1] if found else str(e.cause)
+            raise Exit(1, words("common", "cannot_migrate", url=url, cause=cause)) from e
+        if found is not None:
+            code, detail = found
+            raise Exit(1, words("common", f"database_{code}", url=url, detail=detail)) from e
+        raise
     finally:
         built.close()
 

@@ -16,19 +16,22 @@ from typing import TextIO
 
 import httpx
 
-from bot.cli.common import Exit, complain, subcommand, words
+from bot.cli.common import Exit, complain, load, subcommand, words
+from bot.config import Config
 from bot.domain.durations import DurationError, parse_duration
 from bot.services.feed import MAX_LIMIT, continues
 
 ENV_TOKEN = "SOPBOT_FEED_TOKEN"
-GONE, BROKEN, REFUSED = 3, 4, 2
+GONE, BROKEN, REFUSED, UNREACHABLE = 3, 4, 2, 1
 
 
 def register(sub, common) -> None:
     feed = subcommand(sub, common, "feed", "follow the HTTP changefeed")
     inner = feed.add_subparsers(dest="feed_command", metavar="COMMAND", required=True)
     tail = subcommand(inner, common, "tail", "print changes as JSON lines as they happen")
-    tail.add_argument("--url", default="http://127.0.0.1:8080", help="the API's base URL")
+    tail.add_argument(
+        "--url", help="the API's base URL (default: the config's http: listen and port)"
+    )
     tail.add_argument("--token", help=f"bearer token (default: ${ENV_TOKEN})")
     tail.add_argument("--cursor", help="continue after this cursor (default: the beginning)")
     tail.add_argument("--since", help="start from this date or ISO time instead of a cursor")
@@ -47,7 +50,7 @@ def run_tail(args) -> int:
     except DurationError as e:
         raise Exit(REFUSED, words("feed", "bad_interval", error=str(e))) from None
     return tail(
-        args.url,
+        args.url or feed_url(load(args)),
         token,
         cursor=args.cursor,
         since=args.since,
@@ -55,6 +58,17 @@ def run_tail(args) -> int:
         limit=args.limit,
         once=args.once,
     )
+
+
+def feed_url(config: Config) -> str:
+    """Where this config's bot serves the feed; an address that listens everywhere is reached
+    on this machine."""
+    host = config.http.listen
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{config.http.port}"
 
 
 def tail(
@@ -66,10 +80,12 @@ def tail(
     interval: float = 5.0,
     limit: int = MAX_LIMIT,
     once: bool = False,
-    out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
 ) -> int:
     """Follow the feed from `cursor` (or `since`, or the beginning); the exit status."""
+    # Read at call time, not import time: a redirected stdout or stderr is the one written to.
+    out, err = out or sys.stdout, err or sys.stderr
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     etag: str | None = None
     with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=30) as client:
@@ -95,6 +111,12 @@ def tail(
                 time.sleep(interval)
         except KeyboardInterrupt:
             return 130
+        except httpx.TransportError as e:
+            complain(words("feed", "unreachable", url=url, error=str(e) or type(e).__name__), err)
+            return UNREACHABLE
+        except httpx.HTTPStatusError as e:
+            complain(words("feed", "server_error", url=url, status=e.response.status_code), err)
+            return UNREACHABLE
         finally:
             if cursor:
                 complain(words("feed", "resume", cursor=cursor), err)

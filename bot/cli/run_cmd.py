@@ -32,15 +32,24 @@ def register(sub, common) -> None:
 def run_bot(args) -> int:
     config = load(args)
     configure_logging(config)
+    if not config.telegram.token:
+        return run_terminal(config)
     with services(config, long_running=True) as built:
         open_database(built)
         check_procedures(built.procedures)
-        if not config.telegram.token:
-            say("run", "terminal_chat", env=ENV_TOKEN, file=sys.stderr)
-            from bot.chat import run_chat
-
-            return run_chat(built)
         return run_telegram(built)
+
+
+def run_terminal(config: Config) -> int:
+    """No token: the terminal chat, its person a lead when the config names none."""
+    from bot.chat import run_chat, terminal_config, terminal_user
+
+    user = terminal_user(config, None)
+    with services(terminal_config(config, user), long_running=True) as built:
+        open_database(built)
+        check_procedures(built.procedures)
+        say("run", "terminal_chat", env=ENV_TOKEN, file=sys.stderr)
+        return run_chat(built, user=user, leads_given=bool(config.leads))
 
 
 def configure_logging(config: Config) -> None:
@@ -73,7 +82,7 @@ def check_procedures(store: ProcedureStore) -> None:
 
 
 def run_telegram(built: Services) -> int:
-    from bot.telegram.application import build_application, run
+    from bot.telegram.application import WebhookServerMissing, build_application, run
 
     tg = built.config.telegram
     webhook = tg.webhook.url if tg.mode == "webhook" else None
@@ -89,7 +98,7 @@ def run_telegram(built: Services) -> int:
     except NetworkError as e:
         message = redact(str(e), secrets_of(tg.token))
         raise Exit(1, words("run", "unreachable", url=tg.base_url, error=message)) from e
-    except RuntimeError as e:  # webhook mode without its extra
-        raise Exit(2, str(e)) from e
+    except WebhookServerMissing as e:  # a virtualenv without sopbot's own dependencies
+        raise Exit(2, words("run", "no_webhook_server")) from e
     print(words("run", "stopped"), file=sys.stderr, flush=True)
     return 0

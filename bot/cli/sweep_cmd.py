@@ -54,7 +54,7 @@ def run(args) -> int:
         if not args.dry_run:
             asyncio.run(_deliver(built))
             fates = built.outbox.fates([s.outbox_id for s in report.sent if s.outbox_id])
-    print_report(report, fates)
+    print_report(report, fates, {c.id: c.name for c in config.chats})
     return 0 if all(f.state == "sent" for f in fates.values()) else 1
 
 
@@ -69,8 +69,23 @@ async def _deliver(built: Services) -> None:
         await OutboxSender(bot, built.outbox).drain(DELIVERY_TIMEOUT)
 
 
-def print_report(report: SweepReport, fates: dict[int, Fate]) -> None:
+def print_report(
+    report: SweepReport,
+    fates: dict[int, Fate] | None = None,
+    chat_names: dict[int, str] | None = None,
+) -> None:
+    """The sweep's report. A dry run shows each message whole, and to which chat by its name:
+    it is read to decide whether the real run would say the right thing. A real run says what
+    became of each message (`fates`, by outbox id)."""
+    fates = fates or {}
     say("sweep", "header", at=report.now.isoformat(), dry_run=report.dry_run)
+    if report.dry_run:
+        for s in report.sent:
+            name = (chat_names or {}).get(s.chat_id)
+            text = html_to_text(s.text)
+            say("sweep", "would_send", sent=s, chat=name, text=text)
+        say("sweep", "totals", report=report)
+        return
     for s in report.sent:
         # A daily plan is about the whole team, so its opening words say what it was.
         tickets = s.ticket_ids if s.kind != "daily" else ()

@@ -211,6 +211,9 @@ class Route:
     lead_only: bool = False
 
 
+PRIVATE_ONLY = frozenset({"start"})  # commands a group's menu leaves out
+
+
 class Registry:
     """Where each feature plugs in its chat commands and button handlers."""
 
@@ -229,6 +232,15 @@ class Registry:
     def listed(self) -> list[tuple[str, str]]:
         """Command names and what each does, for /help and the chat's command menu."""
         return [(c.name, c.summary) for c in self.commands.values() if c.listed]
+
+    def menu(self, *, lead: bool, group: bool) -> list[tuple[str, str]]:
+        """The listed commands one kind of chat offers: lead-only ones to leads; in a group,
+        not /start, which is about the person and answered in private."""
+        return [
+            (c.name, c.summary)
+            for c in self.commands.values()
+            if c.listed and (lead or not c.lead_only) and not (group and c.name in PRIVATE_ONLY)
+        ]
 
     def button(self, codec: type[C], handler: ButtonHandler[C], *, lead_only: bool = False) -> None:
         """Handle presses of buttons made by `codec`; data it cannot parse never reaches

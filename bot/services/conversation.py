@@ -125,6 +125,10 @@ class Conversation:
         """Command names and summaries, for the chat's command menu."""
         return self.registry.listed()
 
+    def menu(self, *, lead: bool, group: bool) -> list[tuple[str, str]]:
+        """The command menu of one kind of chat: a member's or a lead's, private or group."""
+        return self.registry.menu(lead=lead, group=group)
+
     def _install_core(self) -> None:
         """What every team has: the core commands, the gate's buttons, working tickets."""
         core_commands.install(self.registry)
@@ -164,7 +168,11 @@ class Conversation:
                         "text": incoming.text[:200],
                     },
                 )
-                ctx.say("chat/not_member.html")
+                command = _COMMAND.match(incoming.text.strip())
+                if command and command.group(1).lower() == "start":
+                    ctx.say("chat/start.html", person=ctx.actor, role=self.config.role_of(user_id))
+                else:
+                    ctx.say("chat/not_member.html", user_id=user_id)
             return Outcome(
                 replies=ctx.outbox,
                 toast=render("chat/toast.txt", reason="not_member")
@@ -188,6 +196,10 @@ class Conversation:
 
     def _message(self, ctx: Ctx) -> Outcome | None:
         inc = ctx.incoming
+        if inc.edited or inc.unread:  # never silence: say what the bot does take
+            if inc.is_private or inc.reply_to_bot or inc.mentions_bot:
+                ctx.say("chat/edited.html" if inc.edited else "chat/unread.html", holds=inc.unread)
+            return None
         text = inc.text.strip()
         if len(text) > MAX_TEXT:
             ctx.say("chat/too_long.html", limit=MAX_TEXT, length=len(text))

@@ -10,7 +10,7 @@ from bot.services.context import CommandHandler, Ctx, Registry
 
 def install(registry: Registry) -> None:
     help = _help(registry)
-    registry.command("start", help, listed=False)
+    registry.command("start", start)
     registry.command("help", help)
     registry.command("new", new)
     registry.command("skip", skip)
@@ -24,6 +24,11 @@ def _help(registry: Registry) -> CommandHandler:
         ctx.say("chat/help.html", commands=registry.listed(), is_lead=ctx.is_lead)
 
     return help
+
+
+def start(ctx: Ctx, args: str) -> None:
+    """/start: a greeting, what sopbot does, and who the person is to it (id and role)."""
+    ctx.say("chat/start.html", person=ctx.actor, role=ctx.config.role_of(ctx.actor.user_id or 0))
 
 
 def procedures(ctx: Ctx, args: str) -> None:

@@ -10,7 +10,13 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TypeVar
 
 from sqlalchemy import Engine, event
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    NoSuchModuleError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.orm import Session
 
 from bot.db.checkpoint import Checkpointer
@@ -101,3 +107,28 @@ def _retryable(e: DBAPIError) -> bool:
     if "database is locked" in text or "database is busy" in text:
         return True
     return getattr(e.orig, "sqlstate", None) in _RETRY_SQLSTATES
+
+
+def trouble(error: BaseException) -> tuple[str, str] | None:
+    """What kind of database failure `error` is, as (code, the driver's first line), so a
+    command can say it in one line: `bad_url`, `busy` or `unreachable`; None when it is not
+    the database's."""
+    seen: BaseException | None = error
+    while seen is not None and not isinstance(seen, SQLAlchemyError | DatabaseBusy):
+        seen = seen.__cause__  # a failed migration wraps the database's own error
+    if seen is None:
+        return None
+    if isinstance(seen, ArgumentError | NoSuchModuleError):
+        return "bad_url", _first_line(seen)
+    if isinstance(seen, DatabaseBusy):
+        return "busy", str(seen)
+    if isinstance(seen, DBAPIError):
+        detail = _first_line(seen.orig or seen)
+        busy = "locked" in detail or _retryable(seen)
+        return ("busy" if busy else "unreachable"), detail
+    return None
+
+
+def _first_line(error: BaseException) -> str:
+    """The driver's message without SQLAlchemy's statement and "Background on this error"."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]

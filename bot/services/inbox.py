@@ -56,9 +56,14 @@ def dedupe_key(update: Mapping[str, Any]) -> str:
     query = update.get("callback_query")
     if query and query.get("id"):
         return f"c:{query['id']}"[:100]
-    message = update.get("message") or update.get("edited_message")
+    message = update.get("message")
     if message and message.get("chat") and message.get("message_id") is not None:
         return f"m:{message['chat']['id']}:{message['message_id']}"
+    edit = update.get("edited_message")
+    if edit and edit.get("chat") and edit.get("message_id") is not None:
+        # Each edit is news (and is answered), not the message seen again: its time tells
+        # one edit from the next.
+        return f"e:{edit['chat']['id']}:{edit['message_id']}:{edit.get('edit_date', '')}"
     return f"u:{update['update_id']}"
 
 

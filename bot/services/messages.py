@@ -91,7 +91,10 @@ class Incoming:
     bot_username: str | None = None
     update_id: int | None = None  # the inbox's update this came in (handled once)
     files: tuple[IncomingFile, ...] = ()  # what was sent with it (an album: one at a time)
-    edited: bool = False  # an edit of message `message_id`, not a new message
+    edited: bool = False  # an edit of a message sent earlier (the bot reads each message once)
+    # What the message holds instead of text (sticker, location, poll, ...), which the bot does
+    # not read; it says what it can take rather than staying silent.
+    unread: str | None = None
 
     @property
     def is_private(self) -> bool:

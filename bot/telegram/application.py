@@ -37,7 +37,7 @@ from bot.app import Services
 from bot.config import Config
 from bot.http.server import ServerThread
 from bot.telegram import handlers
-from bot.telegram.commands import menu
+from bot.telegram.commands import scoped_menus
 from bot.telegram.concurrency import PerChatUpdateProcessor
 from bot.telegram.errors import on_error, redact, secrets_of
 from bot.telegram.inbox_queue import InboxApplication, InboxQueue, recover_now_and_then
@@ -131,6 +131,18 @@ def add_handlers(application: Application) -> None:
             handlers.on_message,
         )
     )
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, handlers.on_edited))
+    # Never silence: a message with nothing the bot reads (sticker, location, poll, dice, ...)
+    # is answered too; service messages (someone joined) are not. Files are taken above.
+    application.add_handler(
+        MessageHandler(
+            filters.UpdateType.MESSAGE
+            & ~(filters.TEXT | filters.CAPTION)
+            & ~filters.StatusUpdate.ALL
+            & ~filters.VIA_BOT,
+            handlers.on_unread,
+        )
+    )
     application.add_handler(CallbackQueryHandler(handlers.on_button))
     application.add_error_handler(on_error)
 
@@ -164,14 +176,16 @@ def run(
             http.stop()
 
 
+class WebhookServerMissing(RuntimeError):
+    """Webhook mode, but python-telegram-bot's web server (its `webhooks` extra, a dependency of
+    sopbot) is not installed: a broken or hand-made virtualenv."""
+
+
 def _run(application: Application, config: Config, stop_signals: Sequence[int] | None) -> None:
     tg = config.telegram
     if tg.mode == "webhook":
         if importlib.util.find_spec("tornado") is None:
-            raise RuntimeError(
-                'webhook mode needs python-telegram-bot\'s "webhooks" extra: '
-                'pip install "python-telegram-bot[webhooks]"'
-            )
+            raise WebhookServerMissing
         wh = tg.webhook
         application.run_webhook(
             listen=wh.listen,
@@ -253,10 +267,11 @@ def file_url(base_url: str) -> str:
 async def _post_init(application: Application) -> None:
     bot = application.bot
     services = application.bot_data["services"]
-    try:
-        await bot.set_my_commands(menu(services.conversation))
-    except TelegramError as e:
-        log.warning("could not register the command list with Telegram: %s", e)
+    for scoped in scoped_menus(services.conversation, services.config.leads):
+        try:
+            await bot.set_my_commands(scoped.commands, scope=scoped.scope)
+        except TelegramError as e:  # a lead who never wrote to the bot has no chat yet
+            log.warning("could not register the %s command list: %s", scoped.scope.type, e)
     log.info("connected to Telegram as @%s", bot.username)
     _start_sender(application, services)
     _start_recovery(application)

@@ -1,35 +1,52 @@
-"""The commands Telegram shows in its menu (registered with setMyCommands at start-up)."""
+"""The commands Telegram shows in its menu (registered with setMyCommands at start-up).
+
+One menu per scope: members' private chats without the lead commands, each lead's private chat
+with them, group chats with what works there. Telegram picks the most specific scope a chat
+has, so a lead's own chat scope wins over the one for all private chats.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
-from telegram import BotCommand
+from telegram import (
+    BotCommand,
+    BotCommandScope,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+)
 
-# Telegram allows lower-case names of up to 32 characters and descriptions of up to 256.
+from bot.render import render
+
+# The menu of an engine that offers none (a test double): these names, described in the words
+# of chat/commands.txt. Telegram allows lower-case names of up to 32 characters and
+# descriptions of up to 256.
+COMMAND_NAMES = (
+    "new",
+    "mine",
+    "open",
+    "show",
+    "set",
+    "assign",
+    "steps",
+    "comment",
+    "resolve",
+    "reopen",
+    "close",
+    "skip",
+    "cancel",
+    "kb",
+    "audit",
+    "stats",
+    "catchup",
+    "help",
+)
 COMMANDS: tuple[BotCommand, ...] = tuple(
-    BotCommand(name, description)
-    for name, description in (
-        ("new", "Open a ticket from a procedure"),
-        ("mine", "Tickets you reported or are assigned"),
-        ("open", "All open tickets"),
-        ("show", "Show a ticket: /show 12"),
-        ("set", "Change a field: /set 12 field value"),
-        ("assign", "Assign a ticket: /assign 12 @someone"),
-        ("steps", "The steps of a ticket and what is done"),
-        ("comment", "Add a comment: /comment 12 text"),
-        ("resolve", "Resolve a ticket"),
-        ("reopen", "Reopen a resolved ticket"),
-        ("close", "Close a resolved ticket"),
-        ("skip", "Skip an optional question"),
-        ("cancel", "Cancel what you are doing"),
-        ("kb", "Search the knowledge base"),
-        ("audit", "Audit trail of a ticket (leads)"),
-        ("stats", "Ticket figures (leads)"),
-        ("catchup", "What happened while you were away"),
-        ("help", "What this bot does and how to use it"),
-    )
+    BotCommand(name, render("chat/commands.txt", name=name)) for name in COMMAND_NAMES
 )
 
 
@@ -42,6 +59,38 @@ def menu(conversation: Any) -> list[BotCommand]:
     the list above; names Telegram would refuse are left out."""
     offered = getattr(conversation, "commands", None)
     pairs = offered() if callable(offered) else [(c.command, c.description) for c in COMMANDS]
+    return [
+        BotCommand(name, description[:DESCRIPTION_LIMIT])
+        for name, description in pairs
+        if _NAME.fullmatch(name) and description.strip()
+    ]
+
+
+@dataclass(frozen=True)
+class ScopedMenu:
+    scope: BotCommandScope
+    commands: list[BotCommand]
+
+
+def scoped_menus(conversation: Any, leads: frozenset[int]) -> list[ScopedMenu]:
+    """Every menu to register, the default first; an engine without scoped menus (a test
+    double) gets its one list as the default, as before."""
+    if not callable(getattr(conversation, "menu", None)):
+        return [ScopedMenu(BotCommandScopeDefault(), menu(conversation))]
+    members = _valid(conversation.menu(lead=False, group=False))
+    menus = [
+        ScopedMenu(BotCommandScopeDefault(), members),
+        ScopedMenu(BotCommandScopeAllPrivateChats(), members),
+        ScopedMenu(
+            BotCommandScopeAllGroupChats(), _valid(conversation.menu(lead=False, group=True))
+        ),
+    ]
+    with_leads = _valid(conversation.menu(lead=True, group=False))
+    menus += [ScopedMenu(BotCommandScopeChat(lead), with_leads) for lead in sorted(leads)]
+    return menus
+
+
+def _valid(pairs: list[tuple[str, str]]) -> list[BotCommand]:
     return [
         BotCommand(name, description[:DESCRIPTION_LIMIT])
         for name, description in pairs

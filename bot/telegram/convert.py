@@ -61,6 +61,35 @@ def from_callback(query: CallbackQuery, *, bot_username: str, now: datetime) -> 
     )
 
 
+# What a message can hold instead of text, in the order Telegram's Message names them; the
+# engine says what it takes instead (chat/unread.html). Anything else is "other".
+UNREAD_KINDS = (
+    "sticker",
+    "location",
+    "venue",
+    "contact",
+    "poll",
+    "dice",
+    "photo",
+    "document",
+    "voice",
+    "video",
+    "video_note",
+    "audio",
+    "animation",
+    "story",
+)
+
+
+def unread_kind(message: Message) -> str:
+    """What a message without text or caption holds, as a code of UNREAD_KINDS or "other"."""
+    # A venue carries a location too, and an animation a document: the more precise first.
+    for kind in ("venue", "animation", *UNREAD_KINDS):
+        if getattr(message, kind, None):
+            return kind
+    return "other"
+
+
 def thread_id(message: Message) -> int | None:
     """The forum topic of a message; replies in ordinary groups carry a thread id too."""
     return message.message_thread_id if message.is_topic_message else None

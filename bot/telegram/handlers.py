@@ -92,6 +92,30 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await _converse(context, replace(incoming, update_id=update.update_id))
 
 
+async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An edited message: the engine says how to change a field instead (never silence)."""
+    await _pass_on(update, context, edited=True)
+
+
+async def on_unread(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A sticker, location, poll, ...: the engine says what it can take (never silence)."""
+    message = update.effective_message
+    if message is not None:
+        await _pass_on(update, context, unread=convert.unread_kind(message))
+
+
+async def _pass_on(update: Update, context: ContextTypes.DEFAULT_TYPE, **what: bool | str) -> None:
+    message = update.effective_message
+    bot = context.bot
+    if message is None or not convert.is_addressed_to_bot(
+        message, bot_id=bot.id, bot_username=bot.username
+    ):
+        return
+    incoming = convert.from_message(message, bot_id=bot.id, bot_username=bot.username, now=_now())
+    if incoming is not None:
+        await _converse(context, replace(incoming, update_id=update.update_id, **what))
+
+
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer a button press with the engine's toast and show the choice in the message."""
     query = update.callback_query

@@ -139,7 +139,9 @@ def test_sopbot_sweep_dry_run_prints_what_it_would_send_and_sends_nothing(
     monkeypatch.delenv("SOPBOT_TELEGRAM_TOKEN", raising=False)
     config = write_config(tmp_path, database_url, None)
     assert main(["sweep", "--config", str(config), "--now", NOW.isoformat(), "--dry-run"]) == 0
-    assert f"would send digest to chat {TEAM}: #1, #2" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "would send digest to Team:" in out and "Printer <on fire>" in out
+    assert str(TEAM) not in out
     assert ticket(tickets, 1).remind_count == 0
 
 

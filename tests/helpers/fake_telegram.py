@@ -432,6 +432,41 @@ class FakeTelegram:
             self.push_update({"message": message})
             return message
 
+    def push_edit(self, user: JSONDict, chat: JSONDict, message_id: int, text: str) -> JSONDict:
+        """`user` edits their message `message_id` to read `text` (an `edited_message`)."""
+        with self._cond:
+            message = dict(self._messages[chat["id"]][message_id])
+            if message.get("from", {}).get("id") != user["id"]:
+                raise ValueError("only its sender can edit a message")
+            message["text"] = text
+            message["edit_date"] = int(time.time()) + len(self._updates)
+            message.pop("entities", None)
+            if found := entities_for(text):
+                message["entities"] = found
+            self._messages[chat["id"]][message_id] = message
+            self.push_update({"edited_message": message})
+            return message
+
+    def push_content(
+        self,
+        user: JSONDict,
+        chat: JSONDict,
+        content: JSONDict,
+        reply_to_message_id: int | None = None,
+    ) -> JSONDict:
+        """A message holding `content` instead of text, e.g. {"sticker": {...}} or
+        {"location": {"latitude": 52.5, "longitude": 13.4}}."""
+        with self._cond:
+            self.add_chat(chat)
+            message = {**self._new_message(chat, user, None), **content}
+            if reply_to_message_id is not None:
+                message["reply_to_message"] = _without_reply(
+                    self._messages[chat["id"]][reply_to_message_id]
+                )
+            self._messages[chat["id"]][message["message_id"]] = message
+            self.push_update({"message": message})
+            return message
+
     def _file_object(
         self, kind: str, content: bytes | None, size: int, name: str | None, mime: str | None
     ) -> Any:

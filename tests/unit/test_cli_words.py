@@ -133,32 +133,40 @@ def fates() -> dict[int, Fate]:
     }
 
 
-@pytest.mark.parametrize("dry_run", [False, True])
-def test_the_sweep_report_reads_as_before(dry_run):
+def test_the_sweep_report_says_what_became_of_each_message():
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
-        print_report(report(dry_run), {} if dry_run else fates())
-    verb = "would send" if dry_run else "sent"
-    escalations = [
-        f"{verb} escalation to chat -200: #3",
-        f"{verb} escalation to chat -300: #3",
-    ]
+        print_report(report(False), fates())
     assert out.getvalue().splitlines() == [
-        "sweep at 2026-03-02T09:00:00+00:00" + (" (dry run)" if dry_run else ""),
-        f"{verb} digest to chat -100" + ("" if dry_run else " (message 41)") + ": #1, #2",
-        f"{verb} daily to chat -100: Today: 2 open & 1 late",
-        *(escalations if dry_run else []),
+        "sweep at 2026-03-02T09:00:00+00:00",
+        "sent digest to chat -100 (message 41): #1, #2",
+        "sent daily to chat -100: Today: 2 open & 1 late",
         "2 ticket(s) reminded, 1 escalated, 0 deferred, 3 no longer chased",
     ]
-    if dry_run:
-        assert err.getvalue() == ""
-    else:
-        assert err.getvalue().splitlines() == [
-            "refused: escalation to chat -200: #3 (Telegram said: Forbidden: bot was blocked;"
-            " the leads are told)",
-            "waiting: escalation to chat -300: #3 (Telegram said: Bad Gateway; it goes out"
-            " with the bot's sender or the next sweep)",
-        ]
+    assert err.getvalue().splitlines() == [
+        "refused: escalation to chat -200: #3 (Telegram said: Forbidden: bot was blocked;"
+        " the leads are told)",
+        "waiting: escalation to chat -300: #3 (Telegram said: Bad Gateway; it goes out"
+        " with the bot's sender or the next sweep)",
+    ]
+
+
+def test_a_dry_run_shows_each_message_whole_and_its_chat_by_name():
+    out = io.StringIO()
+    with redirect_stdout(out):
+        print_report(report(True), chat_names={-100: "Ops team"})
+    assert out.getvalue().splitlines() == [
+        "sweep at 2026-03-02T09:00:00+00:00 (dry run)",
+        "would send digest to Ops team:",
+        "    2 tickets",
+        "would send daily to Ops team:",
+        "    Today: 2 open & 1 late",
+        "would send escalation to the private chat -200:",
+        "    Escalated",
+        "would send escalation to the private chat -300:",
+        "    Escalated",
+        "2 ticket(s) reminded, 1 escalated, 0 deferred, 3 no longer chased",
+    ]
 
 
 def test_the_start_and_stop_lines_of_sopbot_run():
