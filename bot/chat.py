@@ -1,32 +1,38 @@
 """The terminal chat: the same engine, procedures and database, driven from stdin.
 
 Buttons are shown as numbered options; type the number or the label (for a step, its title).
-A line with only `\"\"\"` starts a multi-line answer and another such line ends it. Several people
+A line with only `\"\"\"` starts a multi-line answer and another such line ends it. `/send PATH
+[caption]` sends a file from this machine, as Telegram's paperclip does. Several people
 can be played by separate runs with `--user` and `--chat`. End of input ends the chat (exit 0).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import mimetypes
 import re
 import sys
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TextIO
 
 from bot.app import Services
 from bot.config import Config
 from bot.domain.actors import Actor
 from bot.render import environment, html_to_text
-from bot.services.messages import Button, Incoming, Reply
+from bot.services.file_store import DOWNLOAD_LIMIT
+from bot.services.messages import Button, Incoming, IncomingFile, Reply
 from bot.services.outbox import Sent
 
 BOT_USERNAME = "sopbot"
 DEFAULT_USER = "you"
 _SIGNS = re.compile(r"^\W+|\W+$")
 BLOCK = '"""'  # a line with only this opens, and closes, a multi-line answer
+_SEND = re.compile(r"^/send\s+(\S+)(?:\s+(.*))?$", re.S)  # `/send PATH [caption]`: a file
 
 
 def user_id_for(name: str) -> int:
@@ -143,7 +149,14 @@ class TerminalChat:
     def say(self, line: str) -> None:
         """One message typed by the person (a line, or a multi-line block)."""
         text = line.rstrip("\n")
-        button = self.screen.find(text) if "\n" not in text else None
+        files: tuple[IncomingFile, ...] = ()
+        sent = _SEND.match(text)
+        if sent is not None:  # `/send PATH [caption]`: a file, as Telegram's paperclip sends one
+            found = self._file(sent.group(1))
+            if found is None:
+                return
+            files, text = (found,), (sent.group(2) or "").strip()
+        button = self.screen.find(text) if "\n" not in text and not files else None
         message_id = self._take_id()
         if button is not None:
             incoming = Incoming(
@@ -165,6 +178,7 @@ class TerminalChat:
                 message_id=message_id,
                 mentions_bot=self.chat_type != "private",
                 bot_username=BOT_USERNAME,
+                files=files,
             )
         outcome = self.services.conversation.handle(incoming)
         pressed = button is not None
@@ -177,6 +191,34 @@ class TerminalChat:
                 self._show(reply, pressed)
         if text.strip().lower() == "/help":
             self._say("help", block=BLOCK)
+
+    def _file(self, path_text: str) -> IncomingFile | None:
+        """A file from this machine, stored like one downloaded from Telegram; None (and said
+        why) when it cannot be read. The terminal is the person's own machine: the path is
+        theirs to name, as in any shell."""
+        path = Path(path_text.strip().strip("'\"")).expanduser()
+        try:
+            if not path.is_file():
+                raise FileNotFoundError(path)
+            size = path.stat().st_size
+            if size > DOWNLOAD_LIMIT:
+                self._say("file_too_big", path=str(path), size=size)
+                return None
+            data = path.read_bytes()
+        except OSError:
+            self._say("no_file", path=str(path))
+            return None
+        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        kind = "photo" if mime in ("image/jpeg", "image/png") else "document"
+        return IncomingFile(
+            kind=kind,
+            file_id=f"terminal:{hashlib.sha256(data).hexdigest()[:32]}",
+            file_unique_id=hashlib.sha256(data).hexdigest()[:32],
+            file_name=None if kind == "photo" else path.name[:255],
+            mime_type=mime,
+            size=len(data),
+            sha256=self.services.files.put(data),
+        )
 
     def _deliver_owed(self, pressed: bool) -> None:
         """The terminal is this chat's transport: what the bot owes is shown here and marked
@@ -205,6 +247,8 @@ class TerminalChat:
         self._print(text)
         if reply.attachment is not None:
             self._say("attachment", attachment=reply.attachment)
+        if reply.file is not None:
+            self._say("file", file=reply.file)
         if here and buttons:
             self._say("buttons", buttons=self.screen.show(buttons, message_id))
         elif here and not pressed:

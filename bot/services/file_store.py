@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+DOWNLOAD_LIMIT = 20 * 1024 * 1024  # bytes; the largest file Telegram lets a bot download
 
 
 class FileStore:

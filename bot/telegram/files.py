@@ -16,13 +16,12 @@ from typing import Any
 from telegram import Bot, Message
 from telegram.error import BadRequest, NetworkError
 
-from bot.services.file_store import FileStore
+from bot.services.file_store import DOWNLOAD_LIMIT, FileStore
 from bot.services.inbox import TryLater
 from bot.services.messages import IncomingFile
 
 log = logging.getLogger(__name__)
 
-DOWNLOAD_LIMIT = 20 * 1024 * 1024  # bytes; the Bot API's limit for getFile
 
 # What Telegram sends without a MIME type of its own.
 _DEFAULT_MIME = {"photo": "image/jpeg", "video_note": "video/mp4", "voice": "audio/ogg"}

@@ -82,6 +82,7 @@ def test_bug_report(people):
             "How much does it block you?": "minor",
             "Which version or build?": "/skip",
             "A link to a screenshot": "/skip",
+            "A screenshot of the error": "/skip",
             **CONFIRM,
         },
         until="Ticket #1 is open",
@@ -131,7 +132,9 @@ def test_change_request_is_reviewed_by_someone_else(people):
     )
 
 
-def test_deploy_troubleshooting(people):
+def test_deploy_troubleshooting(people, tmp_path):
+    log = tmp_path / "deploy.log"
+    log.write_text("+ kubectl apply -f app.yaml\ndeploy.sh: line 3: kubectl: command not found\n")
     you = people()
     you.type("/new deploy the nightly deploy fails from cron")
     you.answer(
@@ -143,6 +146,7 @@ def test_deploy_troubleshooting(people):
                 "exit status 127",
                 '"""',
             ),
+            "The deploy's log": f"/send {log} the cron run's output",
             "Where does it fail?": "production",
             "What changed just before it broke?": "moved the deploy to cron",
             "What starts the failing program?": "cron",
@@ -169,9 +173,7 @@ def test_incident(people):
             "How bad is it?": "high",
             "Which service or system is affected?": "checkout",
             "What do users see": "payment page errors for about half of the users",
-            "When did it start?": "2026-11-30 14:05",
-            "Link to the alert": "/skip",
-            "Have customers been told": "no",
+            "When did it start?": "now",
             **CONFIRM,
         },
         until="Ticket #1 is open",
@@ -181,6 +183,8 @@ def test_incident(people):
         1,
         {
             "What stopped it": "rolled back the release that broke the payment client",
+            "Were customers told": "yes",
+            "Link to the alert": "/skip",
             "Follow-up work": "/skip",
         },
     )
