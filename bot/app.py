@@ -16,6 +16,7 @@ from bot.config import Config
 from bot.procedures.store import ProcedureStore
 from bot.services import catchup, knowledge, review, schema
 from bot.services import sweep as overdue
+from bot.services.api.tickets import TicketApi
 from bot.services.context import Registry
 from bot.services.conversation import Conversation
 from bot.services.database import Database
@@ -102,6 +103,11 @@ class Services:
     def outbox(self) -> Outbox:
         """What the bot owes people, for the sender to deliver."""
         return Outbox(self.db, self.config)
+
+    @cached_property
+    def api(self) -> TicketApi:
+        """What programs may do (the write API and the MCP tools), through the same gate."""
+        return TicketApi(self.db, self.config, self.procedures)
 
     @property
     def registry(self) -> Registry:

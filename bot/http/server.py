@@ -33,7 +33,8 @@ def build_server(
     config: Config, services: Services, *, head_ttl: float = DEFAULT_HEAD_TTL
 ) -> uvicorn.Server:
     """A uvicorn server for `config.http` over the database of `services`."""
-    app = create_app(config, services.db, head_ttl=head_ttl)
+    api = services.api if config.http.clients else None
+    app = create_app(config, services.db, head_ttl=head_ttl, api=api)
     return _Server(
         uvicorn.Config(
             app,
@@ -41,7 +42,7 @@ def build_server(
             port=config.http.port,
             log_config=None,  # logging is configured once, at the entry point
             access_log=False,
-            lifespan="off",
+            lifespan="on" if api is not None else "off",  # the MCP endpoint's sessions
             server_header=False,
         )
     )

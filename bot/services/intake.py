@@ -26,6 +26,16 @@ from bot.services.messages import Button, Reply
 
 def create_ticket(ctx: Ctx, procedure: Procedure, text: str, message_id: int | None) -> Ticket:
     """A new ticket waiting for info, linked to the chat, message and person it came from."""
+    ticket = draft_ticket(ctx, procedure, text, message_id)
+    errors = asking.apply_named_values(ctx, ticket, procedure, text, Phase.INTAKE)
+    if _offer_articles(ctx, ticket, procedure, text):
+        return ticket
+    advance(ctx, ticket, procedure, Phase.INTAKE, errors=errors)
+    return ticket
+
+
+def draft_ticket(ctx: Ctx, procedure: Procedure, text: str, message_id: int | None) -> Ticket:
+    """The draft itself, stored and audited, before the gate asks anything."""
     inc = ctx.incoming
     home = (
         inc.chat_id
@@ -53,10 +63,6 @@ def create_ticket(ctx: Ctx, procedure: Procedure, text: str, message_id: int | N
         details={"title": ticket.title, "chat_id": inc.chat_id, "message_id": message_id},
         procedure=procedure,
     )
-    errors = asking.apply_named_values(ctx, ticket, procedure, text, Phase.INTAKE)
-    if _offer_articles(ctx, ticket, procedure, text):
-        return ticket
-    advance(ctx, ticket, procedure, Phase.INTAKE, errors=errors)
     return ticket
 
 
