@@ -22,6 +22,7 @@ from bot.services.conversation import Conversation
 from bot.services.database import Database
 from bot.services.inbox import Inbox
 from bot.services.outbox import Outbox
+from bot.services.webhooks import Webhooks
 
 Install = Callable[[Registry], None]
 
@@ -103,6 +104,11 @@ class Services:
     def outbox(self) -> Outbox:
         """What the bot owes people, for the sender to deliver."""
         return Outbox(self.db, self.config)
+
+    @cached_property
+    def webhooks(self) -> Webhooks:
+        """The queue of signed change-feed deliveries to the configured receivers."""
+        return Webhooks(self.db, self.config)
 
     @cached_property
     def api(self) -> TicketApi:

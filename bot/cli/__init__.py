@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "bot.cli.feed_cmd",
     "bot.cli.kb_cmd",
     "bot.cli.mcp_cmd",
+    "bot.cli.webhooks_cmd",
 )
 
 

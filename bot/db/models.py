@@ -343,11 +343,11 @@ class ApiRequest(Base):
 
 
 class WebhookCursor(Base):
-    """The last audit sequence number a webhook's deliveries were queued up to."""
+    """How far in the change feed a webhook's deliveries were queued (a feed cursor)."""
 
     __tablename__ = "webhook_cursors"
     webhook: Mapped[str] = mapped_column(String(100), primary_key=True)
-    seq: Mapped[int] = mapped_column(BigInteger)
+    cursor: Mapped[str] = mapped_column(String(64))
 
 
 _WAITING = text("delivered_at IS NULL AND failed_at IS NULL")

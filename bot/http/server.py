@@ -50,6 +50,17 @@ def build_server(
 
 async def serve(config: Config, services: Services, stop_event: asyncio.Event) -> None:
     """Serve the API until `stop_event` is set; then finish open requests and return."""
+    # Webhooks are delivered from this loop too, with or without the HTTP API itself.
+    sender = None
+    if config.webhooks:
+        from bot.http.webhook_sender import WebhookSender
+
+        sender = asyncio.create_task(WebhookSender(services.webhooks).run(stop_event))
+    if not config.http.enabled:
+        await stop_event.wait()
+        if sender is not None:
+            await sender
+        return
     server = build_server(config, services)
 
     async def stop_when_asked() -> None:
@@ -65,6 +76,9 @@ async def serve(config: Config, services: Services, stop_event: asyncio.Event) -
         ) from None
     finally:
         watcher.cancel()
+        if sender is not None:
+            stop_event.set()
+            await sender
 
 
 class ServerThread:

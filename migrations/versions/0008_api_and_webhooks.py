@@ -34,7 +34,7 @@ def upgrade() -> None:
     op.create_table(
         "webhook_cursors",
         sa.Column("webhook", sa.String(length=100), nullable=False),
-        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("cursor", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("webhook", name=op.f("pk_webhook_cursors")),
     )
     op.create_table(
