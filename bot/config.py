@@ -148,8 +148,10 @@ class Config:
         return user_id in self.leads
 
     def is_member(self, user_id: int) -> bool:
-        """Leads are members; an empty members list lets anyone in."""
-        return not self.members or user_id in self.members or user_id in self.leads
+        """Leads and agents are members; an empty members list lets anyone in."""
+        if not self.members or user_id in self.leads or user_id in self.agents:
+            return True
+        return user_id in self.members
 
 
 # --- reading values -------------------------------------------------------------------------
