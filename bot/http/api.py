@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.config import ClientConfig, Config
 from bot.http.openapi import document
+from bot.render import render
 from bot.services.api.context import authenticate
 from bot.services.api.problems import Problem
 from bot.services.api.tickets import Answer, TicketApi, Write
@@ -158,8 +159,6 @@ def _int(value: Any, name: str) -> int:
 
 
 def _bad(name: str) -> Problem:
-    from bot.render import render
-
     return Problem(
         400,
         "bad_request",
