@@ -16,12 +16,14 @@ from bot.config import Config
 from bot.procedures.store import ProcedureStore
 from bot.services import catchup, knowledge, review, schema
 from bot.services import sweep as overdue
+from bot.services.api.tickets import TicketApi
 from bot.services.context import Registry
 from bot.services.conversation import Conversation
 from bot.services.database import Database
 from bot.services.file_store import FileStore
 from bot.services.inbox import Inbox
 from bot.services.outbox import Outbox
+from bot.services.webhooks import Webhooks
 
 Install = Callable[[Registry], None]
 
@@ -108,6 +110,16 @@ class Services:
     def files(self) -> FileStore:
         """The attachments folder: files people sent, stored by the sha256 of their bytes."""
         return FileStore(self.config.attachments_dir)
+
+    @cached_property
+    def webhooks(self) -> Webhooks:
+        """The queue of signed change-feed deliveries to the configured receivers."""
+        return Webhooks(self.db, self.config)
+
+    @cached_property
+    def api(self) -> TicketApi:
+        """What programs may do (the write API and the MCP tools), through the same gate."""
+        return TicketApi(self.db, self.config, self.procedures)
 
     @property
     def registry(self) -> Registry:

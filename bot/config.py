@@ -79,12 +79,42 @@ class ConsumerConfig:
     chats: tuple[int, ...] = ()
 
 
+SCOPES = ("read", "write", "lead")
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """A program allowed to use the write API and `/mcp`: audited as actor `agent:NAME`."""
+
+    name: str
+    token: str
+    scopes: frozenset[str] = frozenset({"read"})
+    chats: tuple[int, ...] = ()
+
+    def may(self, scope: str) -> bool:
+        # `lead` implies `write`, and `write` implies `read`.
+        implied = {"read": ("read", "write", "lead"), "write": ("write", "lead"), "lead": ("lead",)}
+        return any(s in self.scopes for s in implied[scope])
+
+
+@dataclass(frozen=True)
+class WebhookTargetConfig:
+    """A receiver of signed change-feed items; no `events` means every kind."""
+
+    name: str
+    url: str
+    secret: str
+    events: tuple[str, ...] = ()
+    chats: tuple[int, ...] = ()
+
+
 @dataclass(frozen=True)
 class HttpConfig:
     enabled: bool = False
     listen: str = "127.0.0.1"
     port: int = 8080
     consumers: tuple[ConsumerConfig, ...] = ()
+    clients: tuple[ClientConfig, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,6 +135,8 @@ class Config:
     http: HttpConfig = field(default_factory=HttpConfig)
     log_level: str = "INFO"
     source: Path | None = None
+    agents: frozenset[int] = frozenset()  # other bots whose messages count as a member's
+    webhooks: tuple[WebhookTargetConfig, ...] = ()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -118,8 +150,10 @@ class Config:
         return user_id in self.leads
 
     def is_member(self, user_id: int) -> bool:
-        """Leads are members; an empty members list lets anyone in."""
-        return not self.members or user_id in self.members or user_id in self.leads
+        """Leads and agents are members; an empty members list lets anyone in."""
+        if not self.members or user_id in self.leads or user_id in self.agents:
+            return True
+        return user_id in self.members
 
     def role_of(self, user_id: int) -> str:
         """`lead`, `member` or `not_member`: what /start and the terminal chat tell a person."""
@@ -265,8 +299,10 @@ _SPEC: dict[str, Any] = {
         "working_days": _weekdays,
         "daily_digest": _optional_clock,
     },
-    "http": {"listen": _str, "port": _port, "consumers": "consumers"},
+    "http": {"listen": _str, "port": _port, "consumers": "consumers", "clients": "clients"},
     "log_level": _log_level,
+    "agents": _ids,
+    "webhooks": "webhooks",
 }
 
 
@@ -315,6 +351,68 @@ def _read_consumers(v: Any, where: str) -> tuple[ConsumerConfig, ...]:
     return tuple(consumers)
 
 
+def _token(v: Any) -> str:
+    if not isinstance(v, str) or len(v) < 16:
+        raise _Bad("token: expected a secret string of at least 16 characters")
+    return v
+
+
+def _records(v: Any, where: str, what: str) -> list[tuple[str, dict[str, Any]]]:
+    if v is None:
+        return []
+    if not isinstance(v, list):
+        raise ConfigError(f"{where}: expected a list of {what}")
+    out = []
+    for i, item in enumerate(v):
+        if not isinstance(item, dict):
+            raise ConfigError(f"{where}[{i}]: expected a mapping")
+        out.append((f"{where}[{i}]", item))
+    return out
+
+
+def _read_clients(v: Any, where: str) -> tuple[ClientConfig, ...]:
+    clients = []
+    for key, item in _records(v, where, "clients, each with name, token and scopes"):
+        _refuse_unknown(item, {"name", "token", "scopes", "chats"}, key)
+        try:
+            name = _str(item.get("name"))
+            token = _token(item.get("token"))
+            scopes = item.get("scopes", ["read"])
+            if not isinstance(scopes, list) or any(s not in SCOPES for s in scopes):
+                raise _Bad(f"scopes: expected a list from: {', '.join(SCOPES)}")
+            chats = tuple(sorted(_ids(item.get("chats"))))
+        except _Bad as e:
+            raise ConfigError(f"{key}: {e}") from None
+        clients.append(ClientConfig(name, token, frozenset(scopes), chats))
+    if len({c.name for c in clients}) != len(clients):
+        raise ConfigError(f"{where}: the same client name is listed twice")
+    return tuple(clients)
+
+
+def _read_webhooks(v: Any, where: str) -> tuple[WebhookTargetConfig, ...]:
+    hooks = []
+    for key, item in _records(v, where, "webhooks, each with name, url and secret"):
+        _refuse_unknown(item, {"name", "url", "secret", "events", "chats"}, key)
+        try:
+            name = _str(item.get("name"))
+            url = _str(item.get("url"))
+            if not url.startswith(("http://", "https://")):
+                raise _Bad("url: expected an http:// or https:// address")
+            secret = item.get("secret")
+            if not isinstance(secret, str) or len(secret) < 16:
+                raise _Bad("secret: expected a secret string of at least 16 characters")
+            events = item.get("events") or []
+            if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
+                raise _Bad("events: expected a list of change kinds (ticket.opened, ...)")
+            chats = tuple(sorted(_ids(item.get("chats"))))
+        except _Bad as e:
+            raise ConfigError(f"{key}: {e}") from None
+        hooks.append(WebhookTargetConfig(name, url, secret, tuple(events), chats))
+    if len({h.name for h in hooks}) != len(hooks):
+        raise ConfigError(f"{where}: the same webhook name is listed twice")
+    return tuple(hooks)
+
+
 def _refuse_unknown(data: Mapping[str, Any], known: set[str] | Mapping[str, Any], where: str):
     for key in data:
         if key not in known:
@@ -337,6 +435,10 @@ def _walk(data: Any, spec: dict[str, Any], where: str) -> dict[str, Any]:
             out[key] = _read_chats(value, path)
         elif reader == "consumers":
             out[key] = _read_consumers(value, path)
+        elif reader == "clients":
+            out[key] = _read_clients(value, path)
+        elif reader == "webhooks":
+            out[key] = _read_webhooks(value, path)
         else:
             try:
                 out[key] = reader(value)
@@ -423,6 +525,8 @@ def _build(
         http=http,
         log_level=raw.get("log_level", "INFO"),
         source=source,
+        agents=raw.get("agents", frozenset()),
+        webhooks=raw.get("webhooks", ()),
     )
 
 
@@ -511,6 +615,26 @@ def describe(config: Config) -> dict[str, Any]:
                 {"name": c.name, "token": mask_secret(c.token), "chats": list(c.chats)}
                 for c in config.http.consumers
             ],
+            "clients": [
+                {
+                    "name": c.name,
+                    "token": mask_secret(c.token),
+                    "scopes": sorted(c.scopes),
+                    "chats": list(c.chats),
+                }
+                for c in config.http.clients
+            ],
         },
         "log_level": config.log_level,
+        "agents": sorted(config.agents),
+        "webhooks": [
+            {
+                "name": h.name,
+                "url": h.url,
+                "secret": mask_secret(h.secret),
+                "events": list(h.events),
+                "chats": list(h.chats),
+            }
+            for h in config.webhooks
+        ],
     }

@@ -20,6 +20,8 @@ COMMAND_MODULES = (
     "bot.cli.sweep_cmd",
     "bot.cli.feed_cmd",
     "bot.cli.kb_cmd",
+    "bot.cli.mcp_cmd",
+    "bot.cli.webhooks_cmd",
 )
 
 

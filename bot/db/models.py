@@ -361,4 +361,56 @@ class Attachment(Base):
         Index("ix_attachments_ticket_id_id", "ticket_id", "id"),
         Index("ix_attachments_media_group_id", "media_group_id"),
         Index("ix_attachments_chat_id_message_id", "chat_id", "message_id"),
+
+
+class ApiRequest(Base):
+    """A write API request made with an `Idempotency-Key`: stored with the change it made, so
+    the same key again gets the first answer and never a second ticket."""
+
+    __tablename__ = "api_requests"
+    client: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # of the request it was first used for
+    status: Mapped[int | None] = mapped_column(Integer)
+    body: Mapped[Any] = mapped_column(JSONText, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebhookCursor(Base):
+    """How far in the change feed a webhook's deliveries were queued (a feed cursor)."""
+
+    __tablename__ = "webhook_cursors"
+    webhook: Mapped[str] = mapped_column(String(100), primary_key=True)
+    cursor: Mapped[str] = mapped_column(String(64))
+
+
+_WAITING = text("delivered_at IS NULL AND failed_at IS NULL")
+
+
+class WebhookDelivery(Base):
+    """One change-feed item owed to one webhook; a lane (webhook and ticket) is delivered in
+    order, with the same claim/lease/later machinery as the outbox."""
+
+    __tablename__ = "webhook_deliveries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    webhook: Mapped[str] = mapped_column(String(100))
+    lane: Mapped[str] = mapped_column(String(120))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    body: Mapped[str] = mapped_column(Text)  # the exact bytes signed and sent
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index(
+            "ix_webhook_deliveries_waiting",
+            "lane",
+            "id",
+            postgresql_where=_WAITING,
+            sqlite_where=_WAITING,
+        ),
     )

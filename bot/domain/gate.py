@@ -7,7 +7,7 @@ never invents a value: a field gets one only from an answer or an explicit `name
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,15 +19,19 @@ _NAMED_LINE = re.compile(r"^\s*([a-z][a-z0-9_]*)\s*:\s*(.+?)\s*$", re.IGNORECASE
 
 def next_field(fields: Sequence[FieldSpec], values: Mapping[str, Any]) -> FieldSpec | None:
     """The first field that applies now and has neither a value nor a skip."""
+    return next(unanswered(fields, values), None)
+
+
+def unanswered(fields: Sequence[FieldSpec], values: Mapping[str, Any]) -> Iterator[FieldSpec]:
+    """Every field still to be asked, in the order the gate asks them (the API lists them all)."""
     for spec in fields:
         if spec.name in values:
             # A skipped field that has since become required must be asked again.
             if values[spec.name] is None and spec.is_required(values):
-                return spec
+                yield spec
             continue
         if spec.applies(values):
-            return spec
-    return None
+            yield spec
 
 
 def missing_required(fields: Sequence[FieldSpec], values: Mapping[str, Any]) -> list[FieldSpec]:

@@ -12,10 +12,11 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -25,7 +26,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.config import Config, ConsumerConfig
 from bot.services import feed, health
+from bot.services.api.tickets import TicketApi
 from bot.services.database import Database
+
+if TYPE_CHECKING:
+    from bot.http.mcp_endpoint import McpEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -182,8 +187,15 @@ def _parse_since(value: str) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-def create_app(config: Config, db: Database, *, head_ttl: float = DEFAULT_HEAD_TTL) -> ASGIApp:
-    """The HTTP API over `db` for the consumers in `config.http`."""
+def create_app(
+    config: Config,
+    db: Database,
+    *,
+    head_ttl: float = DEFAULT_HEAD_TTL,
+    api: TicketApi | None = None,
+) -> ASGIApp:
+    """The HTTP API over `db` for the consumers in `config.http`; with `api`, also the write
+    API (`/api/v1`) and the MCP endpoint (`/mcp`) for the clients in `config.http.clients`."""
     tokens = [(c.token.encode(), c) for c in config.http.consumers if c.token]
 
     def authenticate_header(value: bytes) -> ConsumerConfig | None:
@@ -274,4 +286,25 @@ def create_app(config: Config, db: Database, *, head_ttl: float = DEFAULT_HEAD_T
         Route("/tickets/{number:int}", ticket),
         Route("/healthz", healthz),
     ]
-    return HeadFastPath(Starlette(routes=routes), heads, authenticate_header)
+    lifespan = None
+    if api is not None:
+        # Imported only when there are clients: the MCP SDK is heavy for a feed-only server.
+        from bot.http import api as write_api
+        from bot.http import mcp_endpoint
+
+        routes += write_api.routes(config, api, write_api.utc_now)
+        endpoint = mcp_endpoint.McpEndpoint(config, api)
+        routes.append(Route(mcp_endpoint.PATH, endpoint))
+        lifespan = _running(endpoint)
+    return HeadFastPath(Starlette(routes=routes, lifespan=lifespan), heads, authenticate_header)
+
+
+def _running(endpoint: McpEndpoint) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """The app's lifespan: the MCP endpoint's session manager runs while the server does."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with endpoint.running():
+            yield
+
+    return lifespan

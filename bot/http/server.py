@@ -33,7 +33,8 @@ def build_server(
     config: Config, services: Services, *, head_ttl: float = DEFAULT_HEAD_TTL
 ) -> uvicorn.Server:
     """A uvicorn server for `config.http` over the database of `services`."""
-    app = create_app(config, services.db, head_ttl=head_ttl)
+    api = services.api if config.http.clients else None
+    app = create_app(config, services.db, head_ttl=head_ttl, api=api)
     return _Server(
         uvicorn.Config(
             app,
@@ -41,7 +42,7 @@ def build_server(
             port=config.http.port,
             log_config=None,  # logging is configured once, at the entry point
             access_log=False,
-            lifespan="off",
+            lifespan="on" if api is not None else "off",  # the MCP endpoint's sessions
             server_header=False,
         )
     )
@@ -49,6 +50,17 @@ def build_server(
 
 async def serve(config: Config, services: Services, stop_event: asyncio.Event) -> None:
     """Serve the API until `stop_event` is set; then finish open requests and return."""
+    # Webhooks are delivered from this loop too, with or without the HTTP API itself.
+    sender = None
+    if config.webhooks:
+        from bot.http.webhook_sender import WebhookSender
+
+        sender = asyncio.create_task(WebhookSender(services.webhooks).run(stop_event))
+    if not config.http.enabled:
+        await stop_event.wait()
+        if sender is not None:
+            await sender
+        return
     server = build_server(config, services)
 
     async def stop_when_asked() -> None:
@@ -64,6 +76,9 @@ async def serve(config: Config, services: Services, stop_event: asyncio.Event) -
         ) from None
     finally:
         watcher.cancel()
+        if sender is not None:
+            stop_event.set()
+            await sender
 
 
 class ServerThread:

@@ -27,6 +27,17 @@ from bot.services.messages import Button, Reply
 
 def create_ticket(ctx: Ctx, procedure: Procedure, text: str, message_id: int | None) -> Ticket:
     """A new ticket waiting for info, linked to the chat, message and person it came from."""
+    ticket = draft_ticket(ctx, procedure, text, message_id)
+    errors = asking.apply_named_values(ctx, ticket, procedure, text, Phase.INTAKE)
+    _fill_from_text(ctx, ticket, procedure, text)
+    if _offer_articles(ctx, ticket, procedure, text):
+        return ticket
+    advance(ctx, ticket, procedure, Phase.INTAKE, errors=errors)
+    return ticket
+
+
+def draft_ticket(ctx: Ctx, procedure: Procedure, text: str, message_id: int | None) -> Ticket:
+    """The draft itself, stored and audited, before the gate asks anything."""
     inc = ctx.incoming
     home = (
         inc.chat_id
@@ -55,11 +66,6 @@ def create_ticket(ctx: Ctx, procedure: Procedure, text: str, message_id: int | N
         procedure=procedure,
     )
     attachments.adopt(ctx, ticket, message_id)  # files sent with the message that made it
-    errors = asking.apply_named_values(ctx, ticket, procedure, text, Phase.INTAKE)
-    _fill_from_text(ctx, ticket, procedure, text)
-    if _offer_articles(ctx, ticket, procedure, text):
-        return ticket
-    advance(ctx, ticket, procedure, Phase.INTAKE, errors=errors)
     return ticket
 
 

@@ -160,8 +160,9 @@ def run(
     """
     tg = config.telegram
     services: Services = application.bot_data["services"]
-    http = ServerThread(config, services).start() if config.http.enabled else None
-    if http is not None:
+    serving = config.http.enabled or config.webhooks  # webhooks are sent from its loop
+    http = ServerThread(config, services).start() if serving else None
+    if config.http.enabled:
         log.info("change feed on http://%s:%d", config.http.listen, config.http.port)
     try:
         # On the loop python-telegram-bot goes on to use (asyncio.run would unset it).

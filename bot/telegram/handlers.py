@@ -79,6 +79,9 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         message, bot_id=bot.id, bot_username=bot.username
     ):
         return
+    sender = message.from_user
+    if sender is not None and sender.is_bot and sender.id not in services_of(context).config.agents:
+        return  # another bot, not one of the team's agents: ignored, not even refused
     incoming = convert.from_message(message, bot_id=bot.id, bot_username=bot.username, now=_now())
     if incoming is None:
         return
