@@ -361,6 +361,7 @@ class Attachment(Base):
         Index("ix_attachments_ticket_id_id", "ticket_id", "id"),
         Index("ix_attachments_media_group_id", "media_group_id"),
         Index("ix_attachments_chat_id_message_id", "chat_id", "message_id"),
+    )
 
 
 class ApiRequest(Base):
