@@ -321,9 +321,19 @@ def store_value(
     ctx.audit(
         "answer.accepted",
         ticket_id=ticket.id,
-        details={"field": spec.name, "value": value, "old": old, "phase": phase.value},
+        details=_answer_details(ctx, spec.name, value, old, phase),
         procedure=procedure,
     )
+
+
+def _answer_details(ctx: Ctx, name: str, value: Any, old: Any, phase: Phase) -> dict[str, Any]:
+    details = {"field": name, "value": value, "old": old, "phase": phase.value}
+    if ctx.incoming.message_id is not None and ctx.incoming.callback_data is None:
+        # Which message gave the answer: an edit of that message revises it (`revising`).
+        details["message_id"] = ctx.incoming.message_id
+    if ctx.incoming.edited:
+        details["edited"] = True
+    return details
 
 
 def refuse_answer(

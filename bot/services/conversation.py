@@ -31,6 +31,7 @@ from bot.services import (
     outbox,
     question_buttons,
     records,
+    revising,
     starting,
     steps,
     ticket_views,
@@ -196,6 +197,8 @@ class Conversation:
 
     def _message(self, ctx: Ctx) -> Outcome | None:
         inc = ctx.incoming
+        if inc.edited and revising.revise(ctx):  # an edited answer is answered again
+            return None
         if inc.edited or inc.unread:  # never silence: say what the bot does take
             if inc.is_private or inc.reply_to_bot or inc.mentions_bot:
                 ctx.say("chat/edited.html" if inc.edited else "chat/unread.html", holds=inc.unread)
