@@ -47,7 +47,7 @@ from bench.common import Result, percentile
 from bench.engine import LEAD, PROCEDURE, _script
 from bot.app import build_services
 from bot.config import ChatConfig, Config, DatabaseConfig, TelegramConfig
-from bot.services import steps
+from bot.services.buttons import short_hash
 from tests.helpers.fake_telegram import (
     BotThread,
     FakeTelegram,
@@ -63,7 +63,7 @@ TARGET_RATIO = 0.8
 WAIT = 10.0  # seconds a single update may take before the run is declared stuck
 LAST_GROUP = 1_000  # the handler group that notes an update as done, after every other
 _TICKET = re.compile(r"#(\d+)")
-_STEP_HASHES = {0: steps.short_hash("triage"), 1: steps.short_hash("fix")}
+_STEP_HASHES = {0: short_hash("triage"), 1: short_hash("fix")}
 
 
 class _Done:

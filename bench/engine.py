@@ -25,8 +25,8 @@ from bot.db import migrate
 from bot.db.checkpoint import Checkpointer
 from bot.db.engine import make_engine
 from bot.domain.actors import Actor
+from bot.services.buttons import short_hash
 from bot.services.messages import Incoming
-from bot.services.steps import short_hash
 
 PROCEDURE = """\
 title: Bench request

@@ -415,3 +415,49 @@ class WebhookDelivery(Base):
             sqlite_where=_WAITING,
         ),
     )
+
+
+class ApprovalDecision(Base):
+    """One approver's decision on an approval step (approve, or reject with a reason)."""
+
+    __tablename__ = "approval_decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(Integer)
+    step_id: Mapped[str] = mapped_column(String(100))
+    round: Mapped[int] = mapped_column(Integer)  # the ticket's reopen count when decided
+    approver_id: Mapped[int] = mapped_column(BigInteger)
+    approver_name: Mapped[str] = mapped_column(String(200))
+    decision: Mapped[str] = mapped_column(String(10))  # approve, reject
+    note: Mapped[str] = mapped_column(Text)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    procedure_version: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("ticket_id", "step_id", "round", "approver_id"),)
+
+
+_UNDECIDED = text("decided_at IS NULL")
+
+
+class ApprovalRequest(Base):
+    """An approval asked for: from when, until when, when to remind its approvers next."""
+
+    __tablename__ = "approval_requests"
+    ticket_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    step_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    round: Mapped[int] = mapped_column(Integer, primary_key=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(10))  # approved, rejected
+    procedure_version: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index(
+            "ix_approval_requests_open",
+            "remind_at",
+            postgresql_where=_UNDECIDED,
+            sqlite_where=_UNDECIDED,
+        ),
+    )

@@ -227,6 +227,13 @@ def _read_user(spec: FieldSpec, text: str, tz: ZoneInfo, now: datetime | None) -
     return Accepted(candidate)
 
 
+def _read_person(spec: FieldSpec, text: str, tz: ZoneInfo, now: datetime | None) -> Outcome:
+    # A person: their @username, or their Telegram id (a member chosen from the buttons).
+    if text.isascii() and text.isdigit() and len(text) <= 15:
+        return Accepted(text)
+    return _read_user(spec, text, tz, now)
+
+
 def _read_file(spec: FieldSpec, text: str, tz: ZoneInfo, now: datetime | None) -> Outcome:
     # Typed words never answer a file field: the person is told to send the file itself.
     return Rejected(Reason.NOT_A_FILE, {"accept": list(spec.accept)})
@@ -245,4 +252,5 @@ _READERS = {
     "url": _read_url,
     "user": _read_user,
     "file": _read_file,
+    "person": _read_person,
 }

@@ -10,9 +10,10 @@ RESOLVED = "resolved"
 REOPENED = "reopened"
 CLOSED = "closed"
 CANCELLED = "cancelled"
+REJECTED = "rejected"  # an approver said no, with a reason; final, unless a lead reopens it
 
 # People read statuses through the `status` template filter (bot/templates/words/status.txt).
-STATUSES = (WAITING, OPEN, IN_PROGRESS, RESOLVED, REOPENED, CLOSED, CANCELLED)
+STATUSES = (WAITING, OPEN, IN_PROGRESS, RESOLVED, REOPENED, CLOSED, CANCELLED, REJECTED)
 
 # Statuses in which work is still owed (chased when late, listed by /open).
 ACTIVE = (WAITING, OPEN, IN_PROGRESS, REOPENED)

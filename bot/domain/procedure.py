@@ -26,6 +26,7 @@ FIELD_TYPES = (
     "url",
     "user",
     "file",
+    "person",
 )
 ROLES = ("member", "lead")
 _UNSET = object()
@@ -118,14 +119,28 @@ class FieldSpec:
 
 
 @dataclass(frozen=True)
+class Approval:
+    """Who must approve a step, and how many of them: `by` is `leads`, `people` (the ids and
+    @usernames in `people`) or `field` (the person named in the ticket's field `field`)."""
+
+    by: str = "leads"
+    people: tuple[str, ...] = ()
+    field: str | None = None
+    quorum: int = 1
+    expires_after: timedelta | None = None
+
+
+@dataclass(frozen=True)
 class Step:
     id: str
     title: str
     role: str = "member"
-    requires: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()  # fields that must have a value first
     instructions: str = ""
     optional: bool = False
     when: Condition | None = None
+    after: tuple[str, ...] = ()  # steps that must be done first (`requires` naming a step)
+    approval: Approval | None = None
 
     def applies(self, values: Mapping[str, Any]) -> bool:
         return self.when is None or self.when.holds(values)

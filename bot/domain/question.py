@@ -16,6 +16,7 @@ class Kind(StrEnum):
     CONFIRM = "confirm"  # the collected values: open the ticket, or change one?
     PICK_CHANGE = "pick_change"  # which field to change?
     DEFLECT = "deflect"  # do these knowledge articles solve it?
+    REJECT_REASON = "reject_reason"  # why an approver rejects (options: ticket, step id)
 
 
 class Phase(StrEnum):

@@ -25,6 +25,7 @@ from bot.domain.lifecycle import (
     CLOSED,
     IN_PROGRESS,
     OPEN,
+    REJECTED,
     REOPENED,
     RESOLVED,
     WAITING,
@@ -39,12 +40,13 @@ _MOVES: dict[str, set[str]] = {
     # CLOSED: a draft the knowledge base solved; IN_PROGRESS/REOPENED: an opened ticket that
     # had to wait for information again (its procedure changed) goes back to where it was.
     WAITING: {OPEN, IN_PROGRESS, REOPENED, CANCELLED, CLOSED},
-    OPEN: {IN_PROGRESS, RESOLVED, CLOSED, WAITING},
-    IN_PROGRESS: {RESOLVED, CLOSED, WAITING, OPEN},
-    REOPENED: {IN_PROGRESS, RESOLVED, CLOSED, WAITING},
+    OPEN: {IN_PROGRESS, RESOLVED, CLOSED, WAITING, REJECTED},
+    IN_PROGRESS: {RESOLVED, CLOSED, WAITING, OPEN, REJECTED},
+    REOPENED: {IN_PROGRESS, RESOLVED, CLOSED, WAITING, REJECTED},
     RESOLVED: {CLOSED, REOPENED},
     CLOSED: {REOPENED},
     CANCELLED: set(),
+    REJECTED: {REOPENED},  # by a lead, with a reason
 }
 
 
@@ -81,6 +83,13 @@ class Why(StrEnum):
     STEP_DONE = "step_done"  # data: step
     STEPS_LEFT = "steps_left"  # data: steps (titles)
     NO_SUCH_FIELD = "no_such_field"  # data: name, fields (names a person may type)
+    NEEDS_APPROVAL = "needs_approval"  # data: step, quorum: approved by decisions, not ticked
+    STEP_WAITS = "step_waits"  # data: step, steps (titles of the steps it comes after)
+    NOT_APPROVER = "not_approver"  # data: step
+    OWN_TICKET = "own_ticket"  # data: step: the reporter never approves their own ticket
+    ALREADY_DECIDED = "already_decided"  # data: step, decision
+    NEEDS_REASON = "needs_reason"  # data: -: a rejection needs a reason
+    LEADS_ONLY_REOPEN = "leads_only_reopen"  # data: status: a rejected ticket, by a lead
     UNKNOWN_PERSON = "unknown_person"  # data: who
 
 
@@ -236,7 +245,11 @@ class Ticket:
         if not self.is_workable:
             raise Refused(Why.CANNOT_RESOLVE, status=self.status)
 
-    def check_may_reopen(self) -> None:
+    def check_may_reopen(self, *, lead: bool = False) -> None:
+        if self.status == lifecycle.REJECTED:
+            if not lead:
+                raise Refused(Why.LEADS_ONLY_REOPEN, status=self.status)
+            return
         if self.status not in (lifecycle.RESOLVED, lifecycle.CLOSED) or self.is_draft:
             raise Refused(Why.CANNOT_REOPEN, status=self.status)
 
@@ -253,17 +266,30 @@ class Ticket:
         values: Mapping[str, Any],
         done: Collection[str],
         labels: Mapping[str, str],
+        titles: Mapping[str, str] | None = None,
     ) -> None:
-        """Whether `step` may be marked done now: workable, the step's role, its `requires`."""
+        """Whether `step` may be marked done now: workable, not an approval (decided by its
+        approvers), the step's role, its `requires` (fields, and steps it comes after)."""
+        titles = titles or {}
         if not self.is_workable:
             raise Refused(Why.NOT_WORKABLE, status=self.status)
+        if step.id in done:
+            raise Refused(Why.STEP_DONE, step=step.title)
+        if step.approval is not None:
+            raise Refused(Why.NEEDS_APPROVAL, step=step.title, quorum=step.approval.quorum)
         if step.role == "lead" and not lead:
             raise Refused(Why.LEADS_ONLY_STEP, step=step.title)
         missing = [labels.get(name, name) for name in step.requires if values.get(name) is None]
         if missing:
             raise Refused(Why.STEP_NEEDS, step=step.title, fields=missing)
-        if step.id in done:
-            raise Refused(Why.STEP_DONE, step=step.title)
+        self.check_after(step, done=done, titles=titles)
+
+    @staticmethod
+    def check_after(step: Step, *, done: Collection[str], titles: Mapping[str, str]) -> None:
+        """The steps `step` comes after (an approval, say) must be done first."""
+        waiting = [titles.get(s, s) for s in step.after if s not in done]
+        if waiting:
+            raise Refused(Why.STEP_WAITS, step=step.title, steps=waiting)
 
     @staticmethod
     def steps_left(
@@ -341,9 +367,22 @@ class Ticket:
         self._chase_from_due()
         return moved
 
-    def reopen(self, *, due_after: timedelta | None, reason: str, now: datetime) -> Moved:
-        """Rework: counted in the metrics; the SLA clock and the chasing start again."""
-        self.check_may_reopen()
+    def reject(self, now: datetime) -> Moved:
+        """An approver said no: final, unless a lead reopens it."""
+        if not self.is_workable:
+            raise Refused(Why.NOT_WORKABLE, status=self.status)
+        moved = self._move(lifecycle.REJECTED, now, "rejected")
+        self.close_reason = "rejected"
+        self.closed_at = now
+        self._chase_from_due()
+        return moved
+
+    def reopen(
+        self, *, due_after: timedelta | None, reason: str, now: datetime, lead: bool = False
+    ) -> Moved:
+        """Rework: counted in the metrics; the SLA clock and the chasing start again. A
+        rejected ticket is reopened only by a lead (its approvals start again)."""
+        self.check_may_reopen(lead=lead)
         moved = self._move(lifecycle.REOPENED, now, reason)
         self.reopen_count += 1
         self.closed_at = None

@@ -13,6 +13,7 @@ from bot.domain.files import KINDS as ACCEPT_KINDS
 from bot.domain.files import MIME_PATTERN, SIZE_PATTERN
 from bot.domain.procedure import FIELD_TYPES, ROLES
 from bot.procedures.vocabulary import (
+    APPROVAL,
     COMMAND_PATTERN,
     CONDITION,
     DURATION_PATTERN,
@@ -151,6 +152,30 @@ def build_schema() -> dict[str, Any]:
                 "instructions": _TEXT,
                 "optional": {"type": "boolean", "default": False},
                 "when": _ref("condition"),
+                "approval": _ref("approval"),
+            },
+        ),
+        "approval": _object(
+            APPROVAL,
+            {
+                "by": {
+                    "anyOf": [
+                        {"const": "leads"},
+                        {"type": "string", "pattern": f"^field:{NAME_PATTERN}$"},
+                        {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {
+                                "anyOf": [
+                                    {"type": "integer"},
+                                    {"type": "string", "pattern": "^@[A-Za-z][A-Za-z0-9_]{3,31}$"},
+                                ]
+                            },
+                        },
+                    ]
+                },
+                "quorum": {"type": "integer", "minimum": 1, "default": 1},
+                "expires_after": _ref("duration"),
             },
         ),
         "sla_rule": _object(SLA_RULE, {"when": _ref("condition"), "due": _ref("duration")}),

@@ -7,6 +7,7 @@ asked later gets its own message rather than "unknown field".
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from bot.domain.files import is_accept_word, parse_size
 from bot.domain.procedure import (
     FIELD_TYPES,
     ROLES,
+    Approval,
     Condition,
     FieldSpec,
     KnowledgeSettings,
@@ -36,6 +38,7 @@ from bot.procedures.errors import Problem, ProcedureInvalid
 from bot.procedures.nodes import BOOL, FLOAT, INT, NULL, Reader, TooComplex, describe
 from bot.procedures.patterns import PatternError, compile_pattern
 from bot.procedures.vocabulary import (
+    APPROVAL,
     COMMAND_RE,
     CONDITION,
     CONDITION_OPERATORS,
@@ -59,6 +62,7 @@ from bot.procedures.vocabulary import (
 
 _UTC = ZoneInfo("UTC")
 _NONE_LATER: Mapping[str, int] = {}
+_USERNAME = re.compile(r"@[A-Za-z][A-Za-z0-9_]{3,31}")
 INTAKE = "intake"
 RESOLVE = "resolution"
 _FIELD_NAME = "field name (lowercase letters, digits and _, starting with a letter; at most 32)"
@@ -621,7 +625,19 @@ class _Builder:
                         f"{key}.role",
                         f"unknown role '{role}' (expected one of: {', '.join(ROLES)})",
                     )
-            requires = self.requires(m["requires"], f"{key}.requires") if "requires" in m else ()
+            requires, after = (), ()
+            if "requires" in m:
+                found = self.requires(m["requires"], f"{key}.requires", set(seen) - {step_id})
+                if found is not None:
+                    requires, after = found
+            approval = self.approval(m["approval"], f"{key}.approval") if "approval" in m else None
+            if approval is not None and "role" in m:
+                r.report(
+                    m["role"],
+                    f"{key}.role",
+                    "an approval step is done by its approvers (approval.by), not by a role; "
+                    "remove 'role'",
+                )
             instructions = ""
             if "instructions" in m:
                 instructions = r.text(m["instructions"], f"{key}.instructions")
@@ -638,26 +654,103 @@ class _Builder:
                     instructions=instructions or "",
                     optional=bool(optional),
                     when=when,
+                    after=tuple(after or ()),
+                    approval=approval,
                 )
             )
         return tuple(steps)
 
-    def requires(self, node: Node, key: str) -> tuple[str, ...] | None:
+    def approval(self, node: Node, key: str) -> Approval | None:
+        """`approval: {by: leads | [ids and @usernames] | field:<person field>, quorum,
+        expires_after}`."""
+        r = self.r
+        m = r.mapping(node, key, APPROVAL)
+        if m is None:
+            return None
+        before = r.count()
+        found: dict[str, Any] = {}
+        by_node = m.get("by")
+        if isinstance(by_node, ScalarNode):
+            by = r.text(by_node, f"{key}.by")
+            if by == "leads":
+                found["by"] = "leads"
+            elif by is not None and by.startswith("field:"):
+                name = by[len("field:") :].strip()
+                spec = self.referenced_field(
+                    by_node, f"{key}.by", name, {INTAKE}, _NONE_LATER, None
+                )
+                if spec is not None and spec.type not in ("person", "user"):
+                    r.report(
+                        by_node,
+                        f"{key}.by",
+                        f"'{name}' is a {spec.type} field; approvers come from a person field",
+                    )
+                found |= {"by": "field", "field": name}
+            elif by is not None:
+                r.report(
+                    by_node,
+                    f"{key}.by",
+                    f"'{by}' is not who approves: use leads, field:<a person field>, or a list "
+                    "of Telegram ids and @usernames",
+                )
+        elif by_node is not None:
+            items = r.sequence(by_node, f"{key}.by", "[123456789, '@lena']") or []
+            people = []
+            for i, item in enumerate(items):
+                numeric = isinstance(item, ScalarNode) and item.tag == INT
+                who = item.value if numeric else r.text(item, f"{key}.by[{i}]")
+                if who is None:
+                    continue
+                if not (who.lstrip("-").isdigit() or _USERNAME.fullmatch(who)):
+                    r.report(
+                        item, f"{key}.by[{i}]", f"'{who}' is not a Telegram id or an @username"
+                    )
+                    continue
+                people.append(who.lower())
+            if not people and items is not None:
+                r.report(by_node, f"{key}.by", "name at least one approver")
+            found |= {"by": "people", "people": tuple(people)}
+        if "quorum" in m:
+            quorum = r.integer(m["quorum"], f"{key}.quorum", minimum=1)
+            if quorum is not None:
+                found["quorum"] = quorum
+                if found.get("by") == "people" and quorum > len(found.get("people", ())):
+                    r.report(
+                        m["quorum"],
+                        f"{key}.quorum",
+                        f"quorum {quorum} is more than the {len(found['people'])} approvers named",
+                    )
+        if "expires_after" in m:
+            expires = r.duration(m["expires_after"], f"{key}.expires_after")
+            if expires is not None:
+                found["expires_after"] = expires
+        if r.count() > before or "by" not in found:
+            return None
+        return Approval(**found)
+
+    def requires(
+        self, node: Node, key: str, earlier_steps: set[str]
+    ) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+        """The fields a step needs answered, and the earlier steps it comes after."""
         r = self.r
         items = r.sequence(node, key, "[system, approver]")
         if items is None:
             return None
-        names = []
+        names: list[str] = []
+        steps: list[str] = []
         for i, item in enumerate(items):
             name = r.text(item, f"{key}[{i}]")
             if name is None:
                 continue
-            if name in names:
+            if name in names or name in steps:
                 r.report(item, f"{key}[{i}]", f"'{name}' is listed twice")
+                continue
+            if name in earlier_steps and name not in self.known:
+                steps.append(name)
                 continue
             self.referenced_field(item, f"{key}[{i}]", name, {INTAKE}, _NONE_LATER, None)
             names.append(name)
-        return tuple(names)
+        return tuple(names), tuple(steps)
 
     # SLA, resolution, knowledge -----------------------------------------------------------------
 

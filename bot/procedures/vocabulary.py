@@ -114,12 +114,25 @@ STEP = Section(
         "id": "The step's id: lowercase letters, digits, - and _.",
         "title": "What is done, like 'Access granted'.",
         "role": "Who may mark it done: member (default) or lead.",
-        "requires": "Fields that must have an answer before the step can be done.",
+        "requires": "Fields that must have an answer, and earlier steps that must be done, "
+        "before the step can be done.",
         "instructions": "Shown to whoever works the step.",
         "optional": "true when the ticket may be resolved without this step.",
         "when": "The step only applies while this condition holds.",
+        "approval": "The step is done by approval: who approves, how many, and until when.",
     },
     required=("id", "title"),
+)
+APPROVAL = Section(
+    "approval",
+    {
+        "by": "Who may approve: leads, a list of Telegram ids or @usernames, or field:<name> "
+        "(the person a person field names).",
+        "quorum": "How many different approvers must approve (default 1).",
+        "expires_after": "How long the approvers have, like 2d; then the leads are told and the "
+        "ticket escalates.",
+    },
+    required=("by",),
 )
 SLA = Section(
     "sla",

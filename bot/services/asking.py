@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.db.models import PendingQuestion
+from sqlalchemy import select
+
+from bot.db.models import PendingQuestion, Person
 from bot.domain import gate
 from bot.domain.fields import Accepted, Rejected, parse_answer
 from bot.domain.procedure import FieldSpec, Procedure
@@ -123,6 +125,13 @@ def ask(
                 Button(data.label("no"), data.Choice(ticket.id, n, 0).encode()),
             )
         ]
+    elif spec.type == "person":
+        people = _people_to_offer(ctx, ticket)
+        pending.payload = pending.payload.but(options=tuple(handle for handle, _ in people))
+        rows = [
+            (Button(data.label("choice", text=name), data.Choice(ticket.id, n, i).encode()),)
+            for i, (_, name) in enumerate(people)
+        ]
     if optional:
         rows.append((Button(data.label("skip"), data.Skip(ticket.id, n).encode()),))
     ctx.audit(
@@ -152,6 +161,26 @@ def ask(
         tz=ctx.config.timezone,
     )
     return pending
+
+
+PEOPLE_OFFERED = 8  # members offered as buttons for a person field
+
+
+def _people_to_offer(ctx: Ctx, ticket: Ticket) -> list[tuple[str, str]]:
+    """Team members the bot knows (they wrote to it), as (@username or id, name), the reporter
+    left out: a person field is answered with a tap or an @username."""
+    config = ctx.config
+    team = config.members | config.leads
+    query = select(Person).order_by(Person.last_seen_at.desc()).limit(200)
+    found = []
+    for person in ctx.session.scalars(query):
+        if person.user_id == ticket.reporter_id or (team and person.user_id not in team):
+            continue
+        handle = f"@{person.username}" if person.username else str(person.user_id)
+        found.append((handle, person.name))
+        if len(found) == PEOPLE_OFFERED:
+            break
+    return found
 
 
 def deliver(

@@ -8,6 +8,7 @@ does not parse is refused politely by the engine, never raised.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import astuple, dataclass, fields
 from typing import ClassVar, Self
@@ -120,6 +121,22 @@ class ShowTicket(Codec):
 
 
 @dataclass(frozen=True)
+class Approve(Codec):
+    """An approver's decision on an approval step, by its place and a hash of its id."""
+
+    prefix: ClassVar[str] = "ap"
+    words: ClassVar[dict[str, re.Pattern[str]]] = {"hash": _HASH}
+    ticket: int
+    index: int
+    hash: str
+
+
+@dataclass(frozen=True)
+class Reject(Approve):
+    prefix: ClassVar[str] = "rj"
+
+
+@dataclass(frozen=True)
 class SendFile(Codec):
     """Send a ticket's attachment back into the chat (by Telegram's file id)."""
 
@@ -181,6 +198,11 @@ class Chase(Codec):
     ticket: int
 
 
+def short_hash(text: str) -> str:
+    """Four hex digits tying a button to the step it was made for (spots an edited list)."""
+    return hashlib.sha256(text.encode()).hexdigest()[:4]
+
+
 def label(kind: str, **context: object) -> str:
     """A button's words, from `chat/button.txt`."""
     return render("chat/button.txt", kind=kind, **context)
@@ -188,6 +210,7 @@ def label(kind: str, **context: object) -> str:
 
 __all__ = [
     "MAX_BYTES",
+    "Approve",
     "AssignMe",
     "Change",
     "Chase",
@@ -197,6 +220,7 @@ __all__ = [
     "Confirm",
     "Deflected",
     "PickField",
+    "Reject",
     "SendFile",
     "ShowArticle",
     "ShowSteps",
@@ -204,4 +228,5 @@ __all__ = [
     "Skip",
     "StepDone",
     "label",
+    "short_hash",
 ]

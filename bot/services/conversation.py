@@ -17,11 +17,13 @@ from sqlalchemy.orm import Session
 from bot.config import Config
 from bot.db.models import PendingQuestion
 from bot.domain.actors import SYSTEM
+from bot.domain.question import Kind
 from bot.domain.text import is_blank
 from bot.domain.ticket import Ticket
 from bot.procedures.store import ProcedureStore
 from bot.render import render
 from bot.services import (
+    approvals,
     asking,
     attaching,
     audit,
@@ -134,6 +136,7 @@ class Conversation:
         """What every team has: the core commands, the gate's buttons, working tickets."""
         core_commands.install(self.registry)
         attaching.install(self.registry)
+        approvals.install(self.registry)
         question_buttons.install(self.registry)
         tickets.install(self.registry)
         ticket_views.install(self.registry)
@@ -260,6 +263,9 @@ class Conversation:
     # --- the pending question ---------------------------------------------------------------
 
     def _answer(self, ctx: Ctx, pending: PendingQuestion, ticket: Ticket | None, text: str):
+        if pending.kind == Kind.REJECT_REASON:
+            approvals.reason_given(ctx, pending, text)
+            return None
         if ticket is None:
             if pending.ticket_id is not None:
                 ctx.say("chat/empty.html")

@@ -16,7 +16,7 @@ from bot.domain.procedure import Procedure
 from bot.domain.question import Kind, Phase
 from bot.domain.ticket import Refused, Ticket
 from bot.render import render
-from bot.services import asking, attachments, knowledge, records, resolving
+from bot.services import approvals, asking, attachments, knowledge, records, resolving
 from bot.services.asking import fields_for
 from bot.services.audit import next_value
 from bot.services.context import Ctx
@@ -247,6 +247,8 @@ def choose(ctx: Ctx, ticket: Ticket, pending: PendingQuestion, index: int) -> st
         raw = "yes" if index == 1 else "no"
     elif spec.type == "choice" and 0 <= index < len(spec.choices):
         raw = spec.choices[index]
+    elif spec.type == "person" and 0 <= index < len(pending.payload.options):
+        raw = pending.payload.options[index]
     else:
         advance(ctx, ticket, procedure, phase)
         return None
@@ -322,6 +324,7 @@ def confirm(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> None:
     ctx.say("chat/opened.html", ticket=ticket, procedure=procedure, tz=ctx.config.tz)
     if ticket.home_chat_id is not None:
         announce(ctx, ticket, procedure, rows, here=ticket.home_chat_id == ctx.incoming.chat_id)
+    approvals.request(ctx, ticket, procedure)
 
 
 def announce(

@@ -3,13 +3,13 @@ and `requires`; doing a step may first ask for information the procedure now nee
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 from bot.domain.procedure import Procedure, Step
 from bot.domain.ticket import Refused, Ticket
+from bot.services import approvals, intake, records, tickets
 from bot.services import buttons as data
-from bot.services import intake, records, tickets
+from bot.services.buttons import short_hash
 from bot.services.context import Ctx, Registry, toast
 from bot.services.messages import Button, Outcome
 from bot.services.ticket_views import viewing
@@ -48,21 +48,18 @@ def show_steps(ctx: Ctx, ticket: Ticket, just_done: Step | None = None) -> None:
             ),
         )
         for i, s in applicable
-        if s.id not in done and ticket.is_workable
+        if s.id not in done and ticket.is_workable and s.approval is None
     )
     ctx.say(
         "chat/steps.html",
         ticket=ticket,
+        decisions=approvals.shown(ctx, ticket),
+        tz=ctx.config.tz,
         just_done=just_done,
         steps=[(s, done.get(s.id)) for _, s in applicable],
         buttons=buttons,
         ticket_id=ticket.id,
     )
-
-
-def short_hash(text: str) -> str:
-    """Four hex digits tying a button to the step it was made for (spots an edited list)."""
-    return hashlib.sha256(text.encode()).hexdigest()[:4]
 
 
 def mark_step(ctx: Ctx, ticket: Ticket, procedure: Procedure, step: Step) -> bool:
@@ -74,6 +71,7 @@ def mark_step(ctx: Ctx, ticket: Ticket, procedure: Procedure, step: Step) -> boo
             values=records.values_of(ctx.session, ticket.id),
             done=records.steps_done(ctx.session, ticket.id),
             labels={f.name: f.label for f in procedure.fields},
+            titles={s.id: s.title for s in procedure.steps},
         )
     except Refused as refused:
         ctx.audit(
@@ -98,6 +96,7 @@ def mark_step(ctx: Ctx, ticket: Ticket, procedure: Procedure, step: Step) -> boo
         procedure=procedure,
     )
     ctx.moved(ticket, ticket.step_done(ctx.now), procedure)
+    approvals.request(ctx, ticket, procedure)  # approvals that waited for this step
     return True
 
 

@@ -11,7 +11,7 @@ from bot.db.models import Comment
 from bot.domain import lifecycle
 from bot.domain.text import readable
 from bot.domain.ticket import Ticket
-from bot.services import asking, attachments, records, tickets
+from bot.services import approvals, asking, attachments, records, tickets
 from bot.services import buttons as data
 from bot.services.context import Ctx, Registry, toast
 from bot.services.messages import Button, Outcome
@@ -100,6 +100,7 @@ def render_ticket(ctx: Ctx, ticket: Ticket) -> None:
         steps=step_rows,
         comments=list(reversed(comments)),
         attachments=files,
+        decisions=approvals.shown(ctx, ticket),
         more_attachments=max(0, len(files) - attachments.SHOWN),
         tz=ctx.config.tz,
         status=ticket.status,

@@ -214,7 +214,8 @@ def resolve(ctx: Ctx, args: str) -> None:
 
 
 def reopen(ctx: Ctx, args: str) -> None:
-    """Rework: a resolved or closed ticket comes back, with a reason, counted in metrics."""
+    """Rework: a resolved or closed ticket comes back, with a reason, counted in metrics; a
+    rejected one, when a lead reopens it (its approvals are asked for again)."""
     ticket, reason = find(ctx, args, "reopen")
     if ticket is None:
         return
@@ -222,7 +223,7 @@ def reopen(ctx: Ctx, args: str) -> None:
         ctx.say("chat/usage.html", command="reopen")
         return
     try:
-        ticket.check_may_reopen()
+        ticket.check_may_reopen(lead=ctx.is_lead)
     except Refused as refused:
         ctx.refuse(ticket, "reopen", refused.refusal)
         return
@@ -230,8 +231,12 @@ def reopen(ctx: Ctx, args: str) -> None:
     if procedure is None:
         return
     due_after = procedure.sla.due_after(records.values_of(ctx.session, ticket.id))
-    ctx.moved(ticket, ticket.reopen(due_after=due_after, reason=reason, now=ctx.now), procedure)
+    moved = ticket.reopen(due_after=due_after, reason=reason, now=ctx.now, lead=ctx.is_lead)
+    ctx.moved(ticket, moved, procedure)
     ctx.say("chat/reopened.html", ticket=ticket, reason=reason)
+    from bot.services import approvals
+
+    approvals.request(ctx, ticket, procedure)  # a rejected ticket's approvals start again
 
 
 def close(ctx: Ctx, args: str) -> None:

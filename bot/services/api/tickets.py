@@ -173,6 +173,7 @@ class TicketApi:
                     values=records.values_of(session, ticket.id),
                     done=records.steps_done(session, ticket.id),
                     labels={},
+                    titles={s.id: s.title for s in procedure.steps},
                 )
             except Refused as refused:
                 ctx.refuse(ticket, "step", refused.refusal)

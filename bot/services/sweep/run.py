@@ -12,6 +12,7 @@ from bot.domain import reminders as rules
 from bot.procedures.errors import ProcedureError
 from bot.services.database import Database
 from bot.services.sweep import digests, queries
+from bot.services.sweep.approvals import chase_approvals
 from bot.services.sweep.claim import claim_due
 from bot.services.sweep.daily import owe_daily_plans
 from bot.services.sweep.escalation import escalate
@@ -38,6 +39,8 @@ def sweep(
         with phase(report, "owe"):
             owed += digests.owe(session, composed, now, dry_run, report)
             escalate(session, config, now, dry_run, owed, report)
+    with phase(report, "approvals"):
+        chase_approvals(db, config, procedures, cadence_for, now, dry_run, report)
     with phase(report, "daily"):
         owe_daily_plans(db, config, now, dry_run, report)
     return report
