@@ -112,6 +112,8 @@ def a_file(spec: FieldSpec) -> IncomingFile:
 
 
 def right_answer(spec: FieldSpec) -> str:
+    if spec.type == "person":
+        return "@lena"  # the lead approves what names a person as approver
     if spec.example is not None:
         return str(spec.example)
     return {
@@ -159,6 +161,10 @@ def run_through(h: Harness, procedure: Procedure) -> Reader:
     r.say(ANN, f"/set {number} no_such_field 1")
     r.say(LEAD, f"/assign {number} @lena", chat=TEAM_CHAT)
     r.say(LEAD, f"/resolve {number}")  # steps left: refused in words
+    for step in procedure.steps:
+        if step.approval is not None:
+            r.say(ANN, f"/approve {number}")  # the reporter never approves: refused in words
+            r.say(LEAD, f"/approve {number} looks right")
 
     for _ in range(len(procedure.steps) + 1):
         checklist = r.say(LEAD, f"/steps {number}")

@@ -112,7 +112,9 @@ def shipped(tmp_path: Path):
         t.close()
 
 
-def open_access_request(t) -> None:
+def open_access_request(shipped):
+    """An access request, opened by `you` and approved by the approver it names."""
+    t = shipped()
     t.type(
         "I need access to grafana for the on-call dashboards",
         "grafana",
@@ -123,6 +125,8 @@ def open_access_request(t) -> None:
         "no",
         "yes",
     )
+    assert "approved by alice_lead" in shipped("alice_lead").type("/approve 1")
+    return t
 
 
 def test_the_welcome_says_who_you_are_and_that_with_no_leads_you_are_one(tmp_path):
@@ -172,20 +176,18 @@ sys.exit(main(["chat", "--config", sys.argv[1], "--user", sys.argv[2]]))
 
 
 def test_pressed_step_buttons_keep_the_numbers_of_the_others(shipped):
-    you = shipped()
-    open_access_request(you)
+    you = open_access_request(shipped)
     said = you.type("/steps 1")
-    assert "[1] Done: Approval recorded  [2] Done: Access granted  [3]" in said
+    assert "[1] Done: Access granted  [2] Done: The person confirmed it works" in said
     said = you.type("1")
-    assert "[2] Done: Access granted  [3] Done: The person confirmed it works" in said
-    said = you.type("3")  # the one it showed as 3, not the one that moved up
+    assert "[2] Done: The person confirmed it works" in said
+    said = you.type("2")  # the one it showed as 2, not the one that moved up
     assert "“The person confirmed it works” done" in said
     assert "1" not in you.chat.screen.numbered  # a pressed number is not given again
 
 
 def test_a_step_title_typed_ticks_it_rather_than_opening_a_ticket(shipped):
-    you = shipped()
-    open_access_request(you)
+    you = open_access_request(shipped)
     you.type("/steps 1")
     said = you.type("Access granted")
     assert "“Access granted” done" in said and "#2" not in said
@@ -205,8 +207,7 @@ def test_help_says_how_to_give_several_lines(shipped):
 
 
 def test_the_audit_pager_gets_past_page_two(shipped):
-    you = shipped()
-    open_access_request(you)
+    you = open_access_request(shipped)
     for n in range(40):
         you.type(f"/comment 1 note number {n} about the grafana access")
     said = you.type("/audit 1")
@@ -219,8 +220,7 @@ def test_the_audit_pager_gets_past_page_two(shipped):
 
 
 def test_solved_is_still_there_after_opening_a_suggested_article(shipped):
-    you = shipped()
-    open_access_request(you)
+    you = open_access_request(shipped)
     you.tick_all_steps(1)
     you.type("/resolve 1", "Granted the viewer role in grafana for the on-call team")
     said = you.type("I need access to grafana for the on-call dashboards")

@@ -56,8 +56,8 @@ def test_access_request_is_approved_by_someone_else(people):
         until="Ticket #1 is open",
     )
     alice = people("alice_lead")
-    said = alice.type("/steps 1", "Approval recorded")
-    assert "“Approval recorded” done" in said
+    said = alice.type("/approve 1")
+    assert "“Approved by the approver” is approved by alice_lead" in said
     finish(ann, 1, {"What was done to resolve it?": "Granted the viewer role in grafana"})
 
 

@@ -43,11 +43,18 @@ def test_a_whole_ticket_from_a_private_message_to_close(running_bot, member, lea
     announcement = [r for r in shown if r["chat"]["id"] == team_chat["id"]]
     assert announcement and "#1" in announcement[0]["text"]
 
+    # The approver named in the request is asked in the team chat (the bot cannot write to
+    # them privately yet), and approves with a tap.
+    (asked,) = [r for r in shown if r["chat"]["id"] == team_chat["id"] and "approval" in r["text"]]
+    assert "@lena" in asked["text"]
+    _, shown = bot.press(lead, team_chat, asked["message_id"], buttons(asked)["✅ Approve #1"])
+    assert "is approved by Lena" in texts(shown)
+
     group_buttons = buttons(announcement[0])
     _, shown = bot.press(lead, team_chat, announcement[0]["message_id"], group_buttons["Steps"])
     checklist = last_with_buttons(shown)
-    assert "Approval recorded" in checklist["text"]
-    steps = ("Approval recorded", "Access granted", "The person confirmed it works")
+    assert "☑ Approved by the approver" in checklist["text"]
+    steps = ("Access granted", "The person confirmed it works")
     for step in steps:
         data = buttons(checklist)[f"Done: {step}"]
         _, shown = bot.press(lead, team_chat, checklist["message_id"], data)
