@@ -60,6 +60,10 @@ class Metrics:
     self_serve_rate: float | None
     questions_per_ticket: float | None
     invalid_answers_per_ticket: float | None
+    # Approvals decided in the period: the median time from asking to the decision, and the
+    # share rejected (None when no approval was decided).
+    median_approval_wait_seconds: float | None = None
+    rejection_rate: float | None = None
 
     def as_dict(self) -> dict[str, float | int | None]:
         return asdict(self)
@@ -80,6 +84,8 @@ class Tally:
     reworked: int = 0  # resolved tickets that were reopened at least once
     fell_due: int = 0  # tickets whose due time fell in the period (and has passed)
     late: int = 0  # of those, resolved after their due time or still unresolved
+    approval_seconds: list[float] = field(default_factory=list)  # one per decided approval
+    rejected: int = 0  # of those, rejected
 
     def add(self, other: Tally) -> None:
         self.opened += other.opened
@@ -90,6 +96,8 @@ class Tally:
         self.reworked += other.reworked
         self.fell_due += other.fell_due
         self.late += other.late
+        self.approval_seconds.extend(other.approval_seconds)
+        self.rejected += other.rejected
 
     def metrics(self) -> Metrics:
         resolved = len(self.resolve_seconds)
@@ -104,6 +112,8 @@ class Tally:
             self_serve_rate=rate(self.self_served, self.self_served + self.opened),
             questions_per_ticket=per_ticket(self.questions_asked, self.opened),
             invalid_answers_per_ticket=per_ticket(self.invalid_answers, self.opened),
+            median_approval_wait_seconds=median(self.approval_seconds),
+            rejection_rate=rate(self.rejected, len(self.approval_seconds)),
         )
 
 

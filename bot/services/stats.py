@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Float, and_, case, cast, func, not_, or_, select
 from sqlalchemy.orm import Session
 
-from bot.db.models import Ticket
+from bot.db.models import ApprovalRequest, Ticket
 from bot.domain.metrics import Metrics, Tally, WeekPoint, deltas, merged
 
 Key = tuple[str, str]  # (procedure_id, procedure_version)
@@ -163,6 +163,24 @@ def tallies(session: Session, since: datetime, until: datetime, now: datetime) -
         for pid, version, count, late_count in due:
             tally = out[(pid, version)]
             tally.fell_due, tally.late = count, int(late_count or 0)
+    decided = session.execute(
+        select(
+            t.procedure_id,
+            ApprovalRequest.procedure_version,
+            _seconds_between(dialect, ApprovalRequest.requested_at, ApprovalRequest.decided_at),
+            ApprovalRequest.outcome,
+        )
+        .join(t, t.id == ApprovalRequest.ticket_id)
+        .where(
+            ApprovalRequest.outcome.in_(("approved", "rejected")),
+            ApprovalRequest.decided_at >= since,
+            ApprovalRequest.decided_at < until,
+        )
+    )
+    for pid, version, seconds, outcome in decided:
+        tally = out[(pid, version or "")]
+        tally.approval_seconds.append(max(float(seconds), 0.0))
+        tally.rejected += outcome == "rejected"
     return dict(out)
 
 

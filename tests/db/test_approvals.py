@@ -236,3 +236,24 @@ def test_a_procedure_edited_during_an_approval_is_read_again(made):
     assert out.toast and "changed" in out.toast.lower()
     assert steps_done(h) == []
     assert "approved by Lena Lead" in text_of(h.say(LEAD, "/approve 1"))
+
+
+def test_metrics_count_the_wait_for_approval_and_the_rejections_per_version(made, now):
+    from bot.services import stats
+
+    h = made(by="leads")
+    open_ticket(h)  # ticket 1
+    h.tick(hours=3)
+    h.say(LEAD, "/approve 1")
+    h.say(ANN, "/new fw another port")
+    out = h.say(ANN, "allow 8443 from the office")
+    out = h.press(ANN, buttons_of(out)[BOB.name])
+    h.press(ANN, buttons_of(out)["Confirm"])
+    h.tick(hours=1)
+    h.say(CAROL, "/reject 2 not needed: use 443")
+    with h.db.reading() as s:
+        report = stats.compute(s, now - timedelta(days=1), now + timedelta(days=1), now=h.now)
+    (fw,) = [p for p in report.procedures if p.procedure_id == "fw"]
+    assert fw.metrics.median_approval_wait_seconds == pytest.approx(2 * 3600, abs=60)
+    assert fw.metrics.rejection_rate == 0.5
+    assert len(fw.versions) == 1
