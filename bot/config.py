@@ -85,6 +85,11 @@ class HttpConfig:
     listen: str = "127.0.0.1"
     port: int = 8080
     consumers: tuple[ConsumerConfig, ...] = ()
+    # The live view under /app/ (docs/dashboard.md); `public_url` is where people reach this
+    # server (the links `/dashboard` sends start with it).
+    dashboard: bool = False
+    public_url: str = ""
+    session_hours: int = 12
 
 
 @dataclass(frozen=True)
@@ -259,7 +264,14 @@ _SPEC: dict[str, Any] = {
         "working_days": _weekdays,
         "daily_digest": _optional_clock,
     },
-    "http": {"listen": _str, "port": _port, "consumers": "consumers"},
+    "http": {
+        "listen": _str,
+        "port": _port,
+        "consumers": "consumers",
+        "dashboard": _bool,
+        "public_url": _str,
+        "session_hours": _int,
+    },
     "log_level": _log_level,
 }
 
@@ -505,6 +517,9 @@ def describe(config: Config) -> dict[str, Any]:
                 {"name": c.name, "token": mask_secret(c.token), "chats": list(c.chats)}
                 for c in config.http.consumers
             ],
+            "dashboard": config.http.dashboard,
+            "public_url": config.http.public_url,
+            "session_hours": config.http.session_hours,
         },
         "log_level": config.log_level,
     }

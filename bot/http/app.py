@@ -24,6 +24,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.config import Config, ConsumerConfig
+from bot.http.dashboard.app import Dashboard
 from bot.services import feed, health
 from bot.services.database import Database
 
@@ -182,8 +183,15 @@ def _parse_since(value: str) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-def create_app(config: Config, db: Database, *, head_ttl: float = DEFAULT_HEAD_TTL) -> ASGIApp:
-    """The HTTP API over `db` for the consumers in `config.http`."""
+def create_app(
+    config: Config,
+    db: Database,
+    *,
+    head_ttl: float = DEFAULT_HEAD_TTL,
+    dashboard: Dashboard | None = None,
+) -> ASGIApp:
+    """The HTTP API over `db` for the consumers in `config.http`, and the live view under /app/
+    when `http.dashboard` is true (`dashboard` is one built for it, e.g. with a test clock)."""
     tokens = [(c.token.encode(), c) for c in config.http.consumers if c.token]
 
     def authenticate_header(value: bytes) -> ConsumerConfig | None:
@@ -274,4 +282,6 @@ def create_app(config: Config, db: Database, *, head_ttl: float = DEFAULT_HEAD_T
         Route("/tickets/{number:int}", ticket),
         Route("/healthz", healthz),
     ]
+    if config.http.dashboard:
+        routes.append((dashboard or Dashboard(config, db)).routes())
     return HeadFastPath(Starlette(routes=routes), heads, authenticate_header)

@@ -13,6 +13,7 @@ import uvicorn
 from bot.app import Services
 from bot.config import Config
 from bot.http.app import DEFAULT_HEAD_TTL, create_app
+from bot.http.dashboard.app import Dashboard
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +31,14 @@ class _Server(uvicorn.Server):
 
 
 def build_server(
-    config: Config, services: Services, *, head_ttl: float = DEFAULT_HEAD_TTL
+    config: Config,
+    services: Services,
+    *,
+    head_ttl: float = DEFAULT_HEAD_TTL,
+    dashboard: Dashboard | None = None,
 ) -> uvicorn.Server:
     """A uvicorn server for `config.http` over the database of `services`."""
-    app = create_app(config, services.db, head_ttl=head_ttl)
+    app = create_app(config, services.db, head_ttl=head_ttl, dashboard=dashboard)
     return _Server(
         uvicorn.Config(
             app,
