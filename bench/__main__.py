@@ -20,9 +20,31 @@ from pathlib import Path
 
 from bench.common import Result
 
-AREAS = ("procedure_load", "engine", "e2e", "burst", "cost", "kb", "sweep", "audit", "feed")
+AREAS = (
+    "procedure_load",
+    "engine",
+    "e2e",
+    "burst",
+    "cost",
+    "kb",
+    "sweep",
+    "audit",
+    "feed",
+    "live",
+)
 # The `area` of each module's results, in table order (a module may name its area differently).
-RESULT_AREAS = ("procedures", "engine", "e2e", "burst", "cost", "kb", "sweep", "audit", "feed")
+RESULT_AREAS = (
+    "procedures",
+    "engine",
+    "e2e",
+    "burst",
+    "cost",
+    "kb",
+    "sweep",
+    "audit",
+    "feed",
+    "live",
+)
 DOC = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 
 

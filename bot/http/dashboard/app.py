@@ -252,8 +252,8 @@ class Dashboard:
         client, joined = await self.hub.join(viewer)
         try:
             await self._serve(websocket, client, joined)
-        except WebSocketDisconnect:
-            pass
+        except (WebSocketDisconnect, OSError, RuntimeError):
+            pass  # the browser left mid-send; it reconnects with its cursor
         finally:
             self.hub.leave(client)
 
@@ -273,32 +273,28 @@ class Dashboard:
                 if client.viewer.sees(change):
                     await websocket.send_text(change.message)
             seen = batch.last_seq
-        closed = asyncio.create_task(self._until_closed(websocket))
+        # The reader only watches for the browser leaving; then it wakes the writer below.
+        reader = asyncio.create_task(self._until_closed(websocket, client))
         try:
-            while True:
-                getting = asyncio.create_task(client.queue.get())
-                done, _ = await asyncio.wait({getting, closed}, return_when=asyncio.FIRST_COMPLETED)
-                if closed in done:
-                    getting.cancel()
-                    return
-                change = getting.result()
-                if change is None:  # too far behind: the browser reconnects with its cursor
-                    await websocket.close(code=4408)
-                    return
+            while (change := await client.queue.get()) is not None:
                 if change.seq > seen:
                     await websocket.send_text(change.message)
+            if not reader.done():  # too far behind: the browser reconnects with its cursor
+                await websocket.close(code=4408)
         finally:
-            closed.cancel()
+            reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
-                await closed
+                await reader
 
     @staticmethod
-    async def _until_closed(websocket: WebSocket) -> None:
-        with contextlib.suppress(WebSocketDisconnect):
-            while True:
-                message = await websocket.receive()
-                if message["type"] == "websocket.disconnect":
-                    return
+    async def _until_closed(websocket: WebSocket, client: Client) -> None:
+        try:
+            while (await websocket.receive())["type"] != "websocket.disconnect":
+                pass
+        except WebSocketDisconnect:
+            pass
+        finally:
+            client.cut_off()
 
     def routes(self) -> Mount:
         return Mount(

@@ -95,30 +95,35 @@ class Hub:
         with self.db.reading() as session:
             return live.head_seq(session)
 
-    def _read_after(self, seq: int, until: int) -> live.Batch:
+    def _read_after(self, seq: int, until: int | None) -> live.Batch:
         with self.db.reading() as session:
             return live.changes_after(session, seq, until=until)
 
     async def _run(self) -> None:
         assert self._wake is not None
         while True:
+            poked = False
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll)
+                poked = await asyncio.wait_for(self._wake.wait(), self.poll)
             self._wake.clear()
             try:
-                await self._catch_up()
+                await self._catch_up(poked)
             except Exception:  # the database may be briefly away; look again next time
                 log.exception("the live view could not read new changes")
                 await asyncio.sleep(1)
 
-    async def _catch_up(self) -> None:
-        head = await asyncio.to_thread(self._read_head)
-        while head > self.seq:
+    async def _catch_up(self, poked: bool) -> None:
+        # Poked by a commit here: read what is new at once. Otherwise look at the head first,
+        # the cheapest query there is, and read only when it moved.
+        head = None if poked else await asyncio.to_thread(self._read_head)
+        while head is None or head > self.seq:
             batch = await asyncio.to_thread(self._read_after, self.seq, head)
             clients = list(self.clients)
             for change in batch.changes:
                 for client in clients:
                     client.offer(change)
+            if batch.last_seq == self.seq:
+                return
             self.seq = batch.last_seq
 
     async def stop(self) -> None:
