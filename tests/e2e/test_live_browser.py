@@ -76,8 +76,9 @@ def test_a_lead_signs_in_sees_a_ticket_appear_and_misses_nothing_after_a_drop(te
     assert chromium.find_element("id", "live").text == "live"
 
     harness.say(ANN, "/new bug the printer is on fire", chat=TEAM_CHAT)
-    row = wait_for(chromium, "document.getElementById('t1')")
-    assert "the printer is on fire" in row.text
+    # Rows are replaced as changes arrive: read their text in the page, not through a handle.
+    row = wait_for(chromium, "document.getElementById('t1')?.textContent")
+    assert "the printer is on fire" in row
     seen = wait_for(chromium, "window.sopbotLive.seqs.length && window.sopbotLive.seqs")
 
     server.stop()  # the connection drops; the page keeps its cursor
@@ -92,7 +93,7 @@ def test_a_lead_signs_in_sees_a_ticket_appear_and_misses_nothing_after_a_drop(te
     wait_for(chromium, f"window.sopbotLive.seqs.length >= {len(expected)}", timeout=20)
     assert chromium.execute_script("return window.sopbotLive.seqs") == expected
     assert wait_for(chromium, "window.sopbotLive.state === 'live'")
-    lift = wait_for(chromium, "document.getElementById('t2')")
-    assert "the lift is stuck" in lift.text
+    lift = wait_for(chromium, "document.getElementById('t2')?.textContent")
+    assert "the lift is stuck" in lift
     newest = chromium.find_element("css selector", "#live-log li").text
     assert newest == "#2 comment · Lena Lead"  # in the words of the page's template
