@@ -31,6 +31,7 @@ AREAS = (
     "audit",
     "feed",
     "api",
+    "live",
 )
 # The `area` of each module's results, in table order (a module may name its area differently).
 RESULT_AREAS = (
@@ -44,6 +45,7 @@ RESULT_AREAS = (
     "audit",
     "feed",
     "api",
+    "live",
 )
 DOC = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 

@@ -14,7 +14,7 @@ from functools import cached_property
 
 from bot.config import Config
 from bot.procedures.store import ProcedureStore
-from bot.services import catchup, knowledge, review, schema
+from bot.services import catchup, knowledge, review, schema, signin
 from bot.services import sweep as overdue
 from bot.services.api.tickets import TicketApi
 from bot.services.context import Registry
@@ -35,6 +35,7 @@ FEATURES: tuple[Install, ...] = (
     review.install,
     overdue.install,
     catchup.install,
+    signin.install,
 )
 
 

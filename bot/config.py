@@ -115,6 +115,11 @@ class HttpConfig:
     port: int = 8080
     consumers: tuple[ConsumerConfig, ...] = ()
     clients: tuple[ClientConfig, ...] = ()
+    # The live view under /app/ (docs/dashboard.md); `public_url` is where people reach this
+    # server (the links `/dashboard` sends start with it).
+    dashboard: bool = False
+    public_url: str = ""
+    session_hours: int = 12
 
 
 @dataclass(frozen=True)
@@ -299,7 +304,15 @@ _SPEC: dict[str, Any] = {
         "working_days": _weekdays,
         "daily_digest": _optional_clock,
     },
-    "http": {"listen": _str, "port": _port, "consumers": "consumers", "clients": "clients"},
+    "http": {
+        "listen": _str,
+        "port": _port,
+        "consumers": "consumers",
+        "clients": "clients",
+        "dashboard": _bool,
+        "public_url": _str,
+        "session_hours": _int,
+    },
     "log_level": _log_level,
     "agents": _ids,
     "webhooks": "webhooks",
@@ -624,6 +637,9 @@ def describe(config: Config) -> dict[str, Any]:
                 }
                 for c in config.http.clients
             ],
+            "dashboard": config.http.dashboard,
+            "public_url": config.http.public_url,
+            "session_hours": config.http.session_hours,
         },
         "log_level": config.log_level,
         "agents": sorted(config.agents),

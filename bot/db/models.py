@@ -461,3 +461,28 @@ class ApprovalRequest(Base):
             sqlite_where=_UNDECIDED,
         ),
     )
+
+
+class DashboardLink(Base):
+    """A one-time sign-in link `/dashboard` sent: usable once, within minutes."""
+
+    __tablename__ = "dashboard_links"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the token
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    user_name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DashboardSession(Base):
+    """A browser signed in to the live view (through a link or as a Telegram Mini App)."""
+
+    __tablename__ = "dashboard_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    user_name: Mapped[str] = mapped_column(String(200))
+    via: Mapped[str] = mapped_column(String(20))  # link or miniapp
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

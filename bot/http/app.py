@@ -25,6 +25,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.config import Config, ConsumerConfig
+from bot.http.dashboard.app import Dashboard
 from bot.services import feed, health
 from bot.services.api.tickets import TicketApi
 from bot.services.database import Database
@@ -193,9 +194,12 @@ def create_app(
     *,
     head_ttl: float = DEFAULT_HEAD_TTL,
     api: TicketApi | None = None,
+    dashboard: Dashboard | None = None,
 ) -> ASGIApp:
     """The HTTP API over `db` for the consumers in `config.http`; with `api`, also the write
-    API (`/api/v1`) and the MCP endpoint (`/mcp`) for the clients in `config.http.clients`."""
+    API (`/api/v1`) and the MCP endpoint (`/mcp`) for the clients in `config.http.clients`; and
+    the live view under /app/ when `http.dashboard` is true (`dashboard` is one built for it,
+    e.g. with a test clock)."""
     tokens = [(c.token.encode(), c) for c in config.http.consumers if c.token]
 
     def authenticate_header(value: bytes) -> ConsumerConfig | None:
@@ -296,6 +300,8 @@ def create_app(
         endpoint = mcp_endpoint.McpEndpoint(config, api)
         routes.append(Route(mcp_endpoint.PATH, endpoint))
         lifespan = _running(endpoint)
+    if config.http.dashboard:
+        routes.append((dashboard or Dashboard(config, db)).routes())
     return HeadFastPath(Starlette(routes=routes, lifespan=lifespan), heads, authenticate_header)
 
 

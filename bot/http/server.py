@@ -13,6 +13,7 @@ import uvicorn
 from bot.app import Services
 from bot.config import Config
 from bot.http.app import DEFAULT_HEAD_TTL, create_app
+from bot.http.dashboard.app import Dashboard
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +31,15 @@ class _Server(uvicorn.Server):
 
 
 def build_server(
-    config: Config, services: Services, *, head_ttl: float = DEFAULT_HEAD_TTL
+    config: Config,
+    services: Services,
+    *,
+    head_ttl: float = DEFAULT_HEAD_TTL,
+    dashboard: Dashboard | None = None,
 ) -> uvicorn.Server:
     """A uvicorn server for `config.http` over the database of `services`."""
     api = services.api if config.http.clients else None
-    app = create_app(config, services.db, head_ttl=head_ttl, api=api)
+    app = create_app(config, services.db, head_ttl=head_ttl, api=api, dashboard=dashboard)
     return _Server(
         uvicorn.Config(
             app,
@@ -44,6 +49,8 @@ def build_server(
             access_log=False,
             lifespan="on" if api is not None else "off",  # the MCP endpoint's sessions
             server_header=False,
+            # The sans-I/O protocol costs the least per pushed frame (docs/performance.md).
+            ws="websockets-sansio",
         )
     )
 

@@ -76,6 +76,11 @@ class Database:
         with self._readers() as session, session.begin():
             yield session
 
+    def read(self, work: Callable[[Session], T]) -> T:
+        """`work` in a read-only transaction (see `reading`); what it returns."""
+        with self.reading() as session:
+            return work(session)
+
     def run(self, work: Callable[[Session], T], *, attempts: int = 5) -> T:
         """Run `work` in one transaction, retrying whole when the database is briefly busy."""
         for attempt in range(1, attempts + 1):
@@ -92,6 +97,11 @@ class Database:
                 log.warning("database busy (attempt %d of %d), retrying", attempt, attempts)
                 time.sleep(0.05 * 2**attempt)
         raise AssertionError("unreachable")
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` (in the committing thread) after every commit of this process: the
+        live view wakes on it instead of waiting for its next look at the audit head."""
+        event.listen(self._sessions, "after_commit", lambda _session: callback())
 
     def start_checkpoints(self) -> None:
         """Checkpoint SQLite's log in the background from now on (see `bot.db.checkpoint`)."""
