@@ -419,7 +419,7 @@ def test_a_refusal_reads_as_words_in_chat_and_in_the_audit_trail(h):
     h.say(ANN, "/reopen 1 it came back")  # refused: only resolved or closed tickets
     trail = text_of(h.say(LEAD, "/audit 1"))
     assert "close refused: ticket #1 is open; only resolved tickets can be closed" in trail
-    assert "reopen refused: ticket #1 is in progress; only resolved or closed" in trail
+    assert "reopen refused: ticket #1 is in progress; only resolved, closed or rejected" in trail
     assert "(assigned)" in trail  # the move's reason, in words
     assert "cannot_close" not in trail and "not_workable" not in trail
 

@@ -212,7 +212,7 @@ def test_an_unknown_type_is_reported_with_the_types_allowed():
     """
     assert only_problem(text) == (
         f"{LABEL}:9:11: fields[2].type: unknown type 'nubmer' (expected one of: text, integer, "
-        "number, boolean, choice, date, datetime, duration, email, url, user, file)"
+        "number, boolean, choice, date, datetime, duration, email, url, user, file, person)"
     )
 
 
