@@ -14,6 +14,7 @@ from bot.services.sweep import sweep
 from tests.helpers.engine import (
     ANN,
     BOB,
+    LEAD,
     TEAM_CHAT,
     Harness,
     buttons_of,
@@ -118,6 +119,8 @@ def test_a_late_ticket_is_asked_the_retro_questions_through_the_gate_and_they_ar
         (number, 0, "slowed_by", "waiting for the vendor's support line", ["late"]),
     ]
     assert "retro.answered" in h.actions(number)
+    trail = text_of(h.say(LEAD, f"/audit {number}"))
+    assert "retro: Proposal: —; What slowed it down: waiting for the vendor" in trail
     # The ticket's own fields hold the resolution, not the retrospective.
     from bot.services import records
 
@@ -162,6 +165,8 @@ def test_the_reporter_gets_one_tap_per_resolution_and_may_add_a_comment(h):
     assert {"satisfaction.asked", "satisfaction.given", "satisfaction.commented"} <= set(
         h.actions(number)
     )
+    trail = text_of(h.say(LEAD, f"/audit {number}"))
+    assert "the reporter said 👎" in trail and "the reporter commented: it took" in trail
     # A reopen alone never asks; resolved again, it asks again.
     h.say(ANN, f"/reopen {number} it is down again")
     assert len([r for r in h.sent if r.kind == "satisfaction"]) == 1
