@@ -57,7 +57,7 @@ def versions_chart(
         for i, v in enumerate(versions):
             centre = left + slot * i + slot / 2
             value = value_of(v)
-            if value is not None:
+            if value:  # none, or zero: no bar (the axis is the zero)
                 y = top + plot_h - plot_h * min(max(value / scale, 0.0), 1.0)
                 draw.rectangle(
                     (centre - bar / 2, y, centre + bar / 2, top + plot_h - 1), fill=colour
