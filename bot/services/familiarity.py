@@ -8,6 +8,8 @@ person and change), and compared with the one just read (`bot.domain.changes`).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -20,7 +22,7 @@ from bot.procedures.load import parse_procedure
 from bot.services.context import Ctx
 
 
-def keep_version(session: Session, procedure: Procedure, now) -> None:
+def keep_version(session: Session, procedure: Procedure, now: datetime) -> None:
     """Store the text of `procedure`'s version unless it is stored already (concurrent first
     uses insert it once)."""
     if not procedure.source:
