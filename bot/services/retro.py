@@ -79,3 +79,14 @@ def week_of_answers(
             Given(answer.ticket_id, title, answer.value, tuple(answer.reasons or ()))
         )
     return {pid: dict(by_name) for pid, by_name in found.items()}
+
+
+def of_ticket(session: Session, ticket_id: int) -> list[RetroAnswer]:
+    """A ticket's retro answers, every resolve round, in the order they were kept."""
+    return list(
+        session.scalars(
+            select(RetroAnswer)
+            .where(RetroAnswer.ticket_id == ticket_id)
+            .order_by(RetroAnswer.round, RetroAnswer.id)
+        )
+    )

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from bot.db.models import PendingQuestion, Satisfaction
 from bot.domain.question import Kind, Payload
 from bot.domain.ticket import Ticket
@@ -146,3 +148,14 @@ def _row_of(ctx: Ctx, pending: PendingQuestion) -> Satisfaction | None:
     if not (ticket.isdigit() and round_.isdigit()):
         return None
     return ctx.session.get(Satisfaction, (int(ticket), int(round_)), with_for_update=True)
+
+
+def of_ticket(ctx: Ctx, ticket_id: int) -> list[Satisfaction]:
+    """The reporter's taps on each resolution of a ticket, first first (untapped left out)."""
+    return list(
+        ctx.session.scalars(
+            select(Satisfaction)
+            .where(Satisfaction.ticket_id == ticket_id, Satisfaction.happy.is_not(None))
+            .order_by(Satisfaction.round)
+        )
+    )

@@ -121,6 +121,8 @@ def test_a_late_ticket_is_asked_the_retro_questions_through_the_gate_and_they_ar
     assert "retro.answered" in h.actions(number)
     trail = text_of(h.say(LEAD, f"/audit {number}"))
     assert "retro: Proposal: —; What slowed it down: waiting for the vendor" in trail
+    shown = text_of(h.say(BOB, f"/show {number}"))
+    assert "Retro:\n• What slowed it down: waiting for the vendor's support line" in shown
     # The ticket's own fields hold the resolution, not the retrospective.
     from bot.services import records
 
@@ -181,6 +183,8 @@ def test_the_reporter_gets_one_tap_per_resolution_and_may_add_a_comment(h):
     assert "Noted" in text_of(out)
     with h.db.reading() as s:
         assert s.get(Satisfaction, (number, 1)).happy is True
+    shown = text_of(h.say(BOB, f"/show {number}"))
+    assert "The reporter said: 👎 “it took a whole morning" in shown and "”, then 👍" in shown
 
 
 def test_a_message_long_after_the_tap_is_not_taken_as_a_comment(h):
