@@ -39,14 +39,14 @@ REWORK = (210, 80, 60)
 
 
 @cache
-def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+def font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     try:
         return ImageFont.load_default(size=size)
     except (TypeError, ImportError, OSError):  # Pillow without FreeType: the bitmap font
         return ImageFont.load_default()
 
 
-def _nice_top(value: int) -> int:
+def nice_top(value: int) -> int:
     """A round axis maximum at or above `value` (1, 2, 5 x 10^n)."""
     if value <= 5:
         return 5
@@ -64,7 +64,7 @@ def weekly_chart(
     labels = labels or Labels.from_templates()
     image = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(image)
-    small, big = _font(12), _font(16)
+    small, big = font(12), font(16)
     left, right, top, bottom = 56, 64, 48, 56
     plot_w, plot_h = width - left - right, height - top - bottom
     draw.text((left, 14), labels.title, fill=INK, font=big)
@@ -82,7 +82,7 @@ def weekly_chart(
         draw.rectangle((x, 19, x + 10, 29), fill=colour)
         x -= 16
 
-    top_count = _nice_top(max([1, *(max(w.opened, w.resolved) for w in weeks)]))
+    top_count = nice_top(max([1, *(max(w.opened, w.resolved) for w in weeks)]))
     for i in range(6):  # grid and both axes' labels: counts left, percent right
         y = top + plot_h - plot_h * i // 5
         draw.line((left, y, left + plot_w, y), fill=GRID)

@@ -11,8 +11,9 @@ from bot.chart import weekly_chart
 from bot.cli.audit_cmd import parse_date
 from bot.cli.common import Exit, load, say, services, subcommand, words
 from bot.render import render
-from bot.services import stats
-from bot.services.review import DEFAULT_STATS_DAYS, report_context
+from bot.services import comparison, stats
+from bot.services.review import DEFAULT_STATS_DAYS, compare_context, report_context
+from bot.version_chart import versions_chart
 
 
 def register(sub, common) -> None:
@@ -32,11 +33,19 @@ def register(sub, common) -> None:
         action="store_true",
         help="also show the same-length period just before, with the changes",
     )
+    cmd.add_argument(
+        "--compare-versions",
+        metavar="PROCEDURE",
+        help="compare the versions of one procedure (every ticket it opened, not a period); "
+        "--chart then draws the versions",
+    )
     cmd.add_argument("--chart", metavar="FILE", help="write the weekly chart (PNG) here")
     cmd.set_defaults(func=stats_cmd)
 
 
 def stats_cmd(args) -> int:
+    if args.compare_versions:
+        return compare_cmd(args)
     cfg = load(args)
     tz = cfg.tz
     now = datetime.now(UTC)
@@ -58,6 +67,23 @@ def stats_cmd(args) -> int:
         sys.stdout.write("\n")
     else:
         print(render("stats/report.txt", report=report, **report_context(report, tz)))
+    if args.chart:
+        say("stats", "chart_written", path=args.chart, file=sys.stderr)
+    return 0
+
+
+def compare_cmd(args) -> int:
+    """`sopbot stats --compare-versions PROCEDURE`: each version's figures and the last change."""
+    cfg = load(args)
+    with services(cfg) as built, built.db.reading() as session:
+        found = comparison.versions(session, args.compare_versions)
+    if args.chart:
+        Path(args.chart).write_bytes(versions_chart(found.procedure, found.versions))
+    if args.fmt == "json":
+        json.dump(found.as_dict(), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        print(render("stats/compare.txt", c=found, **compare_context()))
     if args.chart:
         say("stats", "chart_written", path=args.chart, file=sys.stderr)
     return 0

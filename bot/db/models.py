@@ -486,3 +486,64 @@ class DashboardSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RetroAnswer(Base):
+    """One answer to a procedure's retrospective question, given as a ticket was resolved."""
+
+    __tablename__ = "retro_answers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(Integer)
+    round: Mapped[int] = mapped_column(Integer)  # the ticket's reopen count when resolved
+    procedure_id: Mapped[str] = mapped_column(String(100))
+    procedure_version: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(100))
+    value: Mapped[Any] = mapped_column(JSONText, nullable=True)  # NULL: skipped
+    reasons: Mapped[Any] = mapped_column(JSONText)  # why it was asked: late, reopened, ...
+    answered_by_id: Mapped[int | None] = mapped_column(BigInteger)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "round", "name"),
+        # The weekly digest: one procedure's answers of one week.
+        Index("ix_retro_answers_procedure_id_answered_at", "procedure_id", "answered_at"),
+    )
+
+
+class Satisfaction(Base):
+    """The reporter's 👍 / 👎 (and comment) on one resolution of a ticket; the row is made when
+    they are asked, so each resolution asks once."""
+
+    __tablename__ = "satisfaction"
+    ticket_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    round: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    procedure_id: Mapped[str] = mapped_column(String(100))
+    procedure_version: Mapped[str] = mapped_column(String(64))
+    reporter_id: Mapped[int] = mapped_column(BigInteger)
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    happy: Mapped[bool | None] = mapped_column(Boolean)  # None until they tap
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    comment: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_satisfaction_procedure_id", "procedure_id"),)
+
+
+class ProcedureVersion(Base):
+    """A procedure file's text as it was when first used, by its sha256: what a later version
+    is compared with to say what changed."""
+
+    __tablename__ = "procedure_versions"
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    procedure_id: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(Text)
+    first_used_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LastVersion(Base):
+    """The version of a procedure a person last worked a ticket under."""
+
+    __tablename__ = "last_versions"
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    procedure_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    version: Mapped[str] = mapped_column(String(64))
+    worked_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -180,6 +180,24 @@ class Resolution:
     fields: tuple[FieldSpec, ...] = ()
 
 
+RETRO_WHEN = ("always", "late", "reopened")
+
+
+@dataclass(frozen=True)
+class Retro:
+    """Questions asked at resolve about how the ticket went: always (no `when`, no
+    `longer_than`), or only when one of `when` (late, reopened) holds or the ticket took longer
+    than `longer_than` from opening to resolving."""
+
+    fields: tuple[FieldSpec, ...] = ()
+    when: tuple[str, ...] = ()
+    longer_than: timedelta | None = None
+
+    @property
+    def always(self) -> bool:
+        return "always" in self.when or (not self.when and self.longer_than is None)
+
+
 @dataclass(frozen=True)
 class KnowledgeSettings:
     """How resolved tickets of this procedure become articles."""
@@ -203,9 +221,17 @@ class Procedure:
     knowledge: KnowledgeSettings = field(default_factory=KnowledgeSettings)
     path: str = ""
     tags: tuple[str, ...] = ()  # words that group procedures, like ("security", "infra")
+    retro: Retro = field(default_factory=Retro)
+    # The file's text, kept so a later version can say what changed since this one.
+    source: str = field(default="", compare=False, repr=False)
+
+    @property
+    def all_fields(self) -> tuple[FieldSpec, ...]:
+        """Intake, resolution and retrospective fields, in that order (names are unique)."""
+        return (*self.fields, *self.resolution.fields, *self.retro.fields)
 
     def field(self, name: str) -> FieldSpec | None:
-        for f in (*self.fields, *self.resolution.fields):
+        for f in self.all_fields:
             if f.name == name:
                 return f
         return None
@@ -214,11 +240,7 @@ class Procedure:
         """The field a person means by `text`: its name or its label, in any case."""
         wanted = text.strip().casefold()
         return next(
-            (
-                f
-                for f in (*self.fields, *self.resolution.fields)
-                if wanted in (f.name.casefold(), f.label.casefold())
-            ),
+            (f for f in self.all_fields if wanted in (f.name.casefold(), f.label.casefold())),
             None,
         )
 

@@ -17,11 +17,18 @@ class Kind(StrEnum):
     PICK_CHANGE = "pick_change"  # which field to change?
     DEFLECT = "deflect"  # do these knowledge articles solve it?
     REJECT_REASON = "reject_reason"  # why an approver rejects (options: ticket, step id)
+    SATISFACTION_COMMENT = "satisfaction_comment"  # after 👍/👎 (options: ticket, round)
 
 
 class Phase(StrEnum):
     INTAKE = "intake"  # the fields a ticket opens with
     RESOLUTION = "resolution"  # the fields resolving it asks for
+    RETRO = "retro"  # then the procedure's retrospective questions, when they apply
+
+    @property
+    def resolving(self) -> bool:
+        """Part of a resolve round: answers wait on the question until the round completes."""
+        return self is not Phase.INTAKE
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,9 @@ class Payload:
     answers: dict[str, Any] = field(default_factory=dict)
     changing: bool = False  # a field is being changed from the confirmation summary
     resume_status: str | None = None  # where an opened ticket goes back once complete again
+    # Why the retrospective questions are asked in this resolve round (late, reopened, slow,
+    # always); empty: they are not.
+    retro: tuple[str, ...] = ()
     articles: tuple[int, ...] = ()  # knowledge articles offered (deflection)
     # Choosing a procedure: the message that started it, and the procedures offered.
     text: str = ""
@@ -71,7 +81,7 @@ class Payload:
         values = {k: v for k, v in data.items() if k in known}
         if "phase" in values:
             values["phase"] = Phase(values["phase"])
-        for name in ("articles", "options"):
+        for name in ("articles", "options", "retro"):
             if name in values:
                 values[name] = tuple(values[name] or ())
         if "answers" in values:

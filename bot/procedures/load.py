@@ -6,6 +6,7 @@ import errno
 import hashlib
 import os
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 from bot.domain.procedure import Procedure
@@ -36,7 +37,8 @@ def parse_procedure(
     version = version or version_of(data)
     text = decode(data, path, procedure_id, version)
     root = compose(text, path, procedure_id, version)
-    return build(root, procedure_id=procedure_id, version=version, path=path)
+    procedure = build(root, procedure_id=procedure_id, version=version, path=path)
+    return replace(procedure, source=text)
 
 
 def inside(folder: str | os.PathLike[str], path: str | os.PathLike[str]) -> Path | None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.domain.files import KINDS as ACCEPT_KINDS
 from bot.domain.files import MIME_PATTERN, SIZE_PATTERN
-from bot.domain.procedure import FIELD_TYPES, ROLES
+from bot.domain.procedure import FIELD_TYPES, RETRO_WHEN, ROLES
 from bot.procedures.vocabulary import (
     APPROVAL,
     COMMAND_PATTERN,
@@ -28,6 +28,7 @@ from bot.procedures.vocabulary import (
     PROCEDURE,
     RANGE_TYPES,
     RESOLUTION,
+    RETRO,
     SLA,
     SLA_RULE,
     STEP,
@@ -215,6 +216,25 @@ def build_schema() -> dict[str, Any]:
                     "template": {"type": "string", "pattern": f"^{TEMPLATE_PATTERN}$"},
                     "tags": _WORDS,
                     "deflect": {"type": "boolean", "default": True},
+                },
+            ),
+            "retro": _object(
+                RETRO,
+                {
+                    "when": {
+                        "anyOf": [
+                            {"enum": list(RETRO_WHEN)},
+                            {
+                                "type": "array",
+                                "items": {"enum": list(RETRO_WHEN)},
+                                "minItems": 1,
+                                "uniqueItems": True,
+                            },
+                        ],
+                        "default": "always",
+                    },
+                    "longer_than": _ref("duration"),
+                    "fields": {**_ref("fields"), "minItems": 1},
                 },
             ),
         },

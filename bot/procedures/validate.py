@@ -21,6 +21,7 @@ from bot.domain.fields import Rejected, parse_answer
 from bot.domain.files import is_accept_word, parse_size
 from bot.domain.procedure import (
     FIELD_TYPES,
+    RETRO_WHEN,
     ROLES,
     Approval,
     Condition,
@@ -29,6 +30,7 @@ from bot.domain.procedure import (
     Matcher,
     Procedure,
     Resolution,
+    Retro,
     Sla,
     SlaRule,
     Step,
@@ -52,6 +54,7 @@ from bot.procedures.vocabulary import (
     PROCEDURE,
     RANGE_TYPES,
     RESOLUTION,
+    RETRO,
     SLA,
     SLA_RULE,
     STEP,
@@ -65,6 +68,7 @@ _NONE_LATER: Mapping[str, int] = {}
 _USERNAME = re.compile(r"@[A-Za-z][A-Za-z0-9_]{3,31}")
 INTAKE = "intake"
 RESOLVE = "resolution"
+RETROSPECTIVE = "retro"
 _FIELD_NAME = "field name (lowercase letters, digits and _, starting with a letter; at most 32)"
 _STEP_ID = "step id (lowercase letters, digits, - and _; at most 32)"
 
@@ -141,6 +145,7 @@ class _Builder:
         triggers = self.triggers(top["triggers"]) if "triggers" in top else Triggers()
         intake = self.fields(top.get("fields"), "fields", {INTAKE})
         resolution = self.resolution(top["resolution"]) if "resolution" in top else Resolution()
+        retro = self.retro(top["retro"]) if "retro" in top else Retro()
         steps = self.steps(top["steps"]) if "steps" in top else ()
         sla = self.sla(top["sla"]) if "sla" in top else Sla()
         knowledge = self.knowledge(top["knowledge"]) if "knowledge" in top else None
@@ -159,6 +164,7 @@ class _Builder:
             knowledge=knowledge or KnowledgeSettings(),
             path=path,
             tags=tuple(tags or ()),
+            retro=retro or Retro(),
         )
 
     # Lists of words -----------------------------------------------------------------------------
@@ -207,7 +213,13 @@ class _Builder:
         names = [_peek(item, "name") for item in items]
         # How many fields of each name are still to come: a positive count means "asked later".
         later = Counter(n for n in names if n)
-        stage = RESOLVE if key.startswith("resolution") else INTAKE
+        stage = (
+            RESOLVE
+            if key.startswith("resolution")
+            else RETROSPECTIVE
+            if key.startswith("retro")
+            else INTAKE
+        )
         specs = []
         for i, item in enumerate(items):
             if names[i]:
@@ -513,10 +525,13 @@ class _Builder:
         elif name in self.known and self.known[name].stage in stages:
             return self.known[name].spec
         elif name in self.known:
+            kind = (
+                "retro question" if self.known[name].stage == RETROSPECTIVE else "resolution field"
+            )
             r.report(
                 node,
                 key,
-                f"'{name}' is a resolution field, answered only when the ticket "
+                f"'{name}' is a {kind}, answered only when the ticket "
                 "is resolved; use a field asked when the ticket opens",
             )
         elif later.get(name, 0) > 0:
@@ -790,6 +805,40 @@ class _Builder:
         if m is None:
             return None
         return Resolution(fields=tuple(self.fields(m.get("fields"), "resolution.fields", {INTAKE})))
+
+    def retro(self, node: Node) -> Retro | None:
+        """`retro: {when: [late, reopened], longer_than: 2d, fields: [...]}`."""
+        r = self.r
+        m = r.mapping(node, "retro", RETRO)
+        if m is None:
+            return None
+        before = r.count()
+        when: tuple[str, ...] = ()
+        if "when" in m:
+            node_when = m["when"]
+            if isinstance(node_when, ScalarNode):
+                words = [r.text(node_when, "retro.when")]
+                items = [node_when]
+            else:
+                items = r.sequence(node_when, "retro.when", "[late, reopened]") or []
+                words = [r.text(item, f"retro.when[{i}]") for i, item in enumerate(items)]
+            for item, word in zip(items, words, strict=True):
+                if word is not None and word not in RETRO_WHEN:
+                    r.report(
+                        item,
+                        "retro.when",
+                        f"'{word}' is not when to ask (expected one of: {', '.join(RETRO_WHEN)})",
+                    )
+            when = tuple(w for w in words if w in RETRO_WHEN)
+        longer_than = None
+        if "longer_than" in m:
+            longer_than = r.duration(m["longer_than"], "retro.longer_than")
+        questions = self.fields(m.get("fields"), "retro.fields", {INTAKE})
+        if "fields" in m and not questions and r.count() == before:
+            r.report(m["fields"], "retro.fields", "a retro needs at least one question")
+        if r.count() > before:
+            return None
+        return Retro(fields=tuple(questions), when=when, longer_than=longer_than)
 
     def knowledge(self, node: Node) -> KnowledgeSettings | None:
         r = self.r

@@ -58,6 +58,8 @@ PROCEDURE = Section(
         "sla": "How long the team has, and how often the bot reminds.",
         "resolution": "What must be recorded when the ticket is resolved.",
         "knowledge": "How resolved tickets become knowledge-base articles.",
+        "retro": "Questions on how the ticket went, asked at resolve (always, or only when it "
+        "was late, reopened or slow); the leads get them in a weekly digest.",
     },
     required=("title",),
 )
@@ -154,6 +156,17 @@ SLA_RULE = Section(
 RESOLUTION = Section(
     "resolution",
     {"fields": "Questions asked when the ticket is resolved, like fields above."},
+)
+RETRO = Section(
+    "retro",
+    {
+        "when": "When to ask: always (the default), or any of late, reopened, like "
+        "[late, reopened].",
+        "longer_than": "Also ask when the ticket took longer than this from opening to "
+        "resolving, like 2d.",
+        "fields": "The questions, like fields above.",
+    },
+    required=("fields",),
 )
 KNOWLEDGE = Section(
     "knowledge",

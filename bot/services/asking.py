@@ -24,6 +24,8 @@ from bot.words import display, expected_form, rejection
 
 
 def fields_for(procedure: Procedure, phase: Phase) -> tuple[FieldSpec, ...]:
+    if phase == Phase.RETRO:
+        return procedure.retro.fields
     return procedure.resolution.fields if phase == Phase.RESOLUTION else procedure.fields
 
 
@@ -82,7 +84,7 @@ def pending_question(
 def phase_values(ctx: Ctx, ticket: Ticket, phase: Phase) -> dict[str, Any]:
     """Intake values, plus this round's resolution answers (kept on the pending question)."""
     rows = records.field_rows(ctx.session, ticket.id)
-    if phase == Phase.RESOLUTION:
+    if phase.resolving:
         intake_only = {n: r.value for n, r in rows.items() if r.phase != Phase.RESOLUTION}
         pending = records.pending_for_ticket(ctx.session, ticket.id)
         return {**intake_only, **(pending.payload.answers if pending else {})}
@@ -331,7 +333,7 @@ def store_value(
     ctx: Ctx, ticket: Ticket, procedure: Procedure, spec: FieldSpec, value: Any, phase: Phase
 ) -> None:
     """Keep an accepted value (a resolution's in its question until it is done), audited."""
-    if phase == Phase.RESOLUTION:
+    if phase.resolving:
         pending = records.pending_for_ticket(ctx.session, ticket.id)
         assert pending is not None  # a resolution round always has its question
         old = pending.payload.answers.get(spec.name)

@@ -161,6 +161,29 @@ class StepDone(Codec):
     hash: str
 
 
+# --- the reporter's view of a resolution ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rate(Codec):
+    """👍 (`happy` 1) or 👎 (0) on one resolution (`round`: the ticket's reopen count then)."""
+
+    prefix: ClassVar[str] = "sf"
+    words: ClassVar[dict[str, re.Pattern[str]]] = {"happy": re.compile(r"[01]")}
+    ticket: int
+    round: int
+    happy: str
+
+
+@dataclass(frozen=True)
+class NoComment(Codec):
+    """After a tap: nothing to add."""
+
+    prefix: ClassVar[str] = "sc"
+    ticket: int
+    round: int
+
+
 # --- knowledge articles offered before a ticket (deflection) ---------------------------------
 
 
@@ -219,7 +242,9 @@ __all__ = [
     "Codec",
     "Confirm",
     "Deflected",
+    "NoComment",
     "PickField",
+    "Rate",
     "Reject",
     "SendFile",
     "ShowArticle",

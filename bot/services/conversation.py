@@ -34,6 +34,7 @@ from bot.services import (
     question_buttons,
     records,
     revising,
+    satisfaction,
     starting,
     steps,
     ticket_views,
@@ -137,6 +138,7 @@ class Conversation:
         core_commands.install(self.registry)
         attaching.install(self.registry)
         approvals.install(self.registry)
+        satisfaction.install(self.registry)
         question_buttons.install(self.registry)
         tickets.install(self.registry)
         ticket_views.install(self.registry)
@@ -227,6 +229,12 @@ class Conversation:
             attaching.receive(ctx, text)
             return None
         pending, ticket = asking.question_for_message(ctx)
+        if (
+            pending is not None
+            and pending.kind == Kind.SATISFACTION_COMMENT
+            and satisfaction.lapsed(ctx, pending)
+        ):
+            pending, ticket = asking.question_for_message(ctx)
         if pending is not None:
             return self._answer(ctx, pending, ticket, text)
         if not text:
@@ -265,6 +273,9 @@ class Conversation:
     def _answer(self, ctx: Ctx, pending: PendingQuestion, ticket: Ticket | None, text: str):
         if pending.kind == Kind.REJECT_REASON:
             approvals.reason_given(ctx, pending, text)
+            return None
+        if pending.kind == Kind.SATISFACTION_COMMENT:
+            satisfaction.comment_given(ctx, pending, text)
             return None
         if ticket is None:
             if pending.ticket_id is not None:

@@ -10,13 +10,21 @@ its words, validating an answer) are `services.asking`; resolving is `services.r
 from __future__ import annotations
 
 from bot.db.models import PendingQuestion
-from bot.domain import gate
+from bot.domain import gate, retro
 from bot.domain.fields import Accepted, parse_answer
 from bot.domain.procedure import Procedure
 from bot.domain.question import Kind, Phase
 from bot.domain.ticket import Refused, Ticket
 from bot.render import render
-from bot.services import approvals, asking, attachments, knowledge, records, resolving
+from bot.services import (
+    approvals,
+    asking,
+    attachments,
+    familiarity,
+    knowledge,
+    records,
+    resolving,
+)
 from bot.services.asking import fields_for
 from bot.services.audit import next_value
 from bot.services.context import Ctx
@@ -27,6 +35,7 @@ from bot.services.messages import Button, Reply
 
 def create_ticket(ctx: Ctx, procedure: Procedure, text: str, message_id: int | None) -> Ticket:
     """A new ticket waiting for info, linked to the chat, message and person it came from."""
+    familiarity.worked(ctx, procedure)
     ticket = draft_ticket(ctx, procedure, text, message_id)
     errors = asking.apply_named_values(ctx, ticket, procedure, text, Phase.INTAKE)
     _fill_from_text(ctx, ticket, procedure, text)
@@ -148,7 +157,9 @@ def advance(
             chat_id=chat_id,
             values=values,
         )
-    elif phase == Phase.RESOLUTION:
+    elif phase == Phase.RESOLUTION and _retro_asked(ctx, ticket):
+        advance(ctx, ticket, procedure, Phase.RETRO, user_id=user_id, chat_id=chat_id)
+    elif phase.resolving:
         resolving.finish(ctx, ticket, procedure)
     elif ticket.is_draft:
         asking.ask_confirm(ctx, ticket, procedure, errors=errors)
@@ -159,8 +170,20 @@ def advance(
 def start_resolution(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> None:
     """Ask the resolver for the procedure's resolution fields through the same gate."""
     pending = asking.pending_question(ctx, ticket, kind=Kind.FIELD, phase=Phase.RESOLUTION)
-    pending.payload = pending.payload.but(answers={}, changing=False, resume_status=None)
+    pending.payload = pending.payload.but(
+        answers={},
+        changing=False,
+        resume_status=None,
+        retro=retro.reasons(procedure.retro, ticket, ctx.now),
+    )
     advance(ctx, ticket, procedure, Phase.RESOLUTION)
+
+
+def _retro_asked(ctx: Ctx, ticket: Ticket) -> bool:
+    """Whether this resolve round goes on to the retrospective questions (decided when it
+    started: late, reopened, slow, or always)."""
+    pending = records.pending_for_ticket(ctx.session, ticket.id)
+    return pending is not None and bool(pending.payload.retro)
 
 
 # --- answers, by the kind of question -------------------------------------------------------
@@ -171,6 +194,7 @@ def answer(ctx: Ctx, ticket: Ticket, pending: PendingQuestion, text: str) -> Non
     procedure = ctx.procedure(ticket.procedure_id, ticket)
     if procedure is None:
         return
+    familiarity.worked(ctx, procedure)
     if pending.kind == Kind.CONFIRM:
         _answer_confirm(ctx, ticket, procedure, text)
     elif pending.kind == Kind.PICK_CHANGE:
@@ -238,6 +262,7 @@ def choose(ctx: Ctx, ticket: Ticket, pending: PendingQuestion, index: int) -> st
     procedure = ctx.procedure(ticket.procedure_id, ticket)
     if procedure is None:
         return None
+    familiarity.worked(ctx, procedure)
     phase = pending.payload.phase
     spec = next((f for f in fields_for(procedure, phase) if f.name == pending.field_name), None)
     if spec is None:
@@ -264,6 +289,7 @@ def skip(ctx: Ctx, ticket: Ticket, pending: PendingQuestion) -> None:
     procedure = ctx.procedure(ticket.procedure_id, ticket)
     if procedure is None:
         return
+    familiarity.worked(ctx, procedure)
     phase = pending.payload.phase
     spec = next((f for f in fields_for(procedure, phase) if f.name == pending.field_name), None)
     if spec is None or pending.kind != Kind.FIELD:
@@ -273,7 +299,7 @@ def skip(ctx: Ctx, ticket: Ticket, pending: PendingQuestion) -> None:
         error = render("chat/cannot_skip.txt", name=spec.label)
         asking.ask(ctx, ticket, procedure, spec, phase, repeat=True, errors=[error])
         return
-    if phase == Phase.RESOLUTION:
+    if phase.resolving:
         pending.payload = pending.payload.with_answer(spec.name, None)
     else:
         records.set_value(
@@ -296,7 +322,7 @@ def cancel(ctx: Ctx, ticket: Ticket, pending: PendingQuestion | None) -> None:
         records.clear_pending(ctx.session, ticket.id)
         ctx.audit_ticket("ticket.cancelled", ticket)
         ctx.say("chat/cancelled.html", ticket=ticket)
-    elif pending is not None and pending.payload.phase == Phase.RESOLUTION:
+    elif pending is not None and pending.payload.phase.resolving:
         records.clear_pending(ctx.session, ticket.id)
         ctx.audit_ticket("resolution.cancelled", ticket)
         ctx.say("chat/resolution_cancelled.html", ticket=ticket)

@@ -13,7 +13,7 @@ from bot.domain.procedure import Procedure
 from bot.domain.question import Phase
 from bot.domain.ticket import Ticket
 from bot.render import render
-from bot.services import knowledge, records
+from bot.services import knowledge, records, retro, satisfaction
 from bot.services.context import Ctx
 from bot.services.messages import Reply
 
@@ -28,7 +28,10 @@ def steps_left(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> list[str]:
 def finish(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> None:
     """Every resolution field is answered: store them, resolve, write the article."""
     pending = records.pending_for_ticket(ctx.session, ticket.id)
-    answers = dict(pending.payload.answers) if pending else {}
+    collected = dict(pending.payload.answers) if pending else {}
+    reasons = pending.payload.retro if pending else ()
+    asked_retro = {f.name for f in procedure.retro.fields}
+    answers = {k: v for k, v in collected.items() if k not in asked_retro}
     for name, value in answers.items():
         records.set_value(
             ctx.session,
@@ -39,6 +42,13 @@ def finish(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> None:
             by=ctx.actor.user_id,
             now=ctx.now,
         )
+    retro.store(
+        ctx,
+        ticket,
+        procedure,
+        {k: v for k, v in collected.items() if k in asked_retro},
+        reasons,
+    )
     ctx.moved(ticket, ticket.resolve(ctx.now), procedure)
     records.clear_pending(ctx.session, ticket.id)
     path = _write_article(ctx, ticket, procedure, answers)
@@ -52,6 +62,7 @@ def finish(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> None:
                 text=render("chat/resolved_for_reporter.html", ticket=ticket),
             )
         )
+    satisfaction.ask(ctx, ticket)
 
 
 def _write_article(

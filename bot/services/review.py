@@ -24,14 +24,16 @@ from sqlalchemy.orm import Session
 
 from bot.chart import weekly_chart
 from bot.db.models import AuditEvent, Person
+from bot.domain.comparison import MIN_TICKETS, RESAMPLES, SEED
 from bot.domain.procedure import Procedure
 from bot.domain.text import readable
 from bot.procedures.store import ProcedureStore
 from bot.render import render
-from bot.services import audit, records, stats
+from bot.services import audit, comparison, records, stats
 from bot.services.buttons import Codec
 from bot.services.context import Ctx, Registry
 from bot.services.messages import Attachment, Button, Outcome, Reply
+from bot.version_chart import versions_chart
 from bot.words import field_label, field_value
 
 PAGE_SIZE = 15
@@ -403,6 +405,12 @@ def stats_command(ctx: Ctx, text: str) -> Outcome | None:
         return None
     words = text.split()
     tz = ctx.config.tz
+    if words and words[0].lower() == "compare":
+        if len(words) != 2:
+            ctx.say("stats/usage.html", max_days=MAX_STATS_DAYS, max_weeks=MAX_CHART_WEEKS)
+            return None
+        send_comparison(ctx, words[1])
+        return None
     if words and words[0].lower() == "chart":
         weeks = CHART_WEEKS
         if len(words) > 2 or (len(words) == 2 and not _DIGITS.match(words[1])):
@@ -449,6 +457,30 @@ def report_context(report: stats.Report, tz: ZoneInfo) -> dict[str, Any]:
         "prev_last": prev_last,
         "timezone": tz.key,
     }
+
+
+def compare_context() -> dict[str, Any]:
+    """How the comparison was made, for its words."""
+    return {"resamples": RESAMPLES, "seed": SEED, "min_n": MIN_TICKETS}
+
+
+def send_comparison(ctx: Ctx, procedure_id: str) -> None:
+    """/stats compare PROCEDURE: the versions' figures, the last change, and the chart."""
+    found = comparison.versions(ctx.session, procedure_id.lower())
+    ctx.say("stats/compare.html", c=found, **compare_context())
+    if not found.versions:
+        return
+    ctx.send(
+        Reply(
+            chat_id=ctx.incoming.chat_id,
+            text=render("stats/compare_caption.html", procedure=found.procedure),
+            thread_id=ctx.incoming.thread_id,
+            kind="stats",
+            attachment=Attachment(
+                "versions.png", versions_chart(found.procedure, found.versions), is_photo=True
+            ),
+        )
+    )
 
 
 def send_chart(ctx: Ctx, weeks: int) -> Reply:

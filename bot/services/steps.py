@@ -7,7 +7,7 @@ import re
 
 from bot.domain.procedure import Procedure, Step
 from bot.domain.ticket import Refused, Ticket
-from bot.services import approvals, intake, records, tickets
+from bot.services import approvals, familiarity, intake, records, tickets
 from bot.services import buttons as data
 from bot.services.buttons import short_hash
 from bot.services.context import Ctx, Registry, toast
@@ -86,6 +86,7 @@ def mark_step(ctx: Ctx, ticket: Ticket, procedure: Procedure, step: Step) -> boo
         )
         ctx.say("chat/refused.html", reason=refusal_words(refused.refusal, ticket.id))
         return False
+    familiarity.worked(ctx, procedure)
     if not intake.ensure_complete(ctx, ticket, procedure):
         return False
     records.mark_done(ctx.session, ticket.id, step.id, ctx.actor, ctx.now)

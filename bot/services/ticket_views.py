@@ -11,11 +11,11 @@ from bot.db.models import Comment
 from bot.domain import lifecycle
 from bot.domain.text import readable
 from bot.domain.ticket import Ticket
-from bot.services import approvals, asking, attachments, records, tickets
+from bot.services import approvals, asking, attachments, records, retro, satisfaction, tickets
 from bot.services import buttons as data
 from bot.services.context import Ctx, Registry, toast
 from bot.services.messages import Button, Outcome
-from bot.words import display, due_words
+from bot.words import display, due_words, field_label, field_value
 
 LIST_LIMIT = 30
 _NUMBER = re.compile(r"^#?(\d{1,9})$")
@@ -92,8 +92,15 @@ def render_ticket(ctx: Ctx, ticket: Ticket) -> None:
         .all()
     )
     files = attachments.of_ticket(ctx, ticket.id)
+    retro_rows = [
+        (field_label(procedure, a.name), field_value(procedure, a.name, a.value, ctx.config.tz))
+        for a in retro.of_ticket(ctx.session, ticket.id)
+        if a.value is not None
+    ]
     ctx.say(
         "chat/ticket.html",
+        retro=retro_rows,
+        ratings=satisfaction.of_ticket(ctx, ticket.id),
         ticket=ticket,
         procedure=procedure,
         rows=rows,

@@ -14,7 +14,7 @@ from bot.domain.fields import Accepted, parse_answer
 from bot.domain.procedure import FieldSpec, Procedure
 from bot.domain.question import Phase
 from bot.domain.ticket import Refused, Ticket, Why
-from bot.services import asking, intake, records, resolving
+from bot.services import asking, familiarity, intake, records, resolving
 from bot.services import buttons as data
 from bot.services.context import Ctx, Registry, toast
 from bot.services.messages import Outcome
@@ -204,7 +204,10 @@ def resolve(ctx: Ctx, args: str) -> None:
         ctx.refuse(ticket, "resolve", refused.refusal)
         return
     procedure = ctx.procedure(ticket.procedure_id, ticket)
-    if procedure is None or not intake.ensure_complete(ctx, ticket, procedure):
+    if procedure is None:
+        return
+    familiarity.worked(ctx, procedure)
+    if not intake.ensure_complete(ctx, ticket, procedure):
         return
     missing = resolving.steps_left(ctx, ticket, procedure)
     if missing:

@@ -243,3 +243,38 @@ def test_the_openapi_describes_exactly_the_routes_served(team, base_url):
     listed = {(method.upper(), path) for path, ops in described["paths"].items() for method in ops}
     assert listed == served
     assert len(served) == len(ENDPOINTS)
+
+
+@pytest.mark.backends
+def test_one_resolve_request_answers_the_resolution_and_the_retro_questions(team, base_url):
+    access = team.config.procedures_dir / "access.yaml"
+    access.write_text(
+        access.read_text()
+        + "retro:\n  fields:\n    - name: slowed_by\n      question: What slowed it down?\n"
+    )
+    with api(base_url) as c:
+        n = c.post(
+            "/tickets",
+            json={
+                "procedure": "access",
+                "text": "access",
+                "confirm": True,
+                "fields": {
+                    "system": "aws",
+                    "justification": "the quarterly audit needs read access",
+                    "production": False,
+                    "needed_by": None,
+                },
+            },
+        ).json()["number"]
+        c.post(f"/tickets/{n}/steps/grant")
+    with api(base_url, LEAD) as boss:
+        boss.post(f"/tickets/{n}/steps/approve")
+        asked = boss.post(f"/tickets/{n}/resolve", json={"fields": {"solution": "granted it"}})
+        done = boss.post(
+            f"/tickets/{n}/resolve",
+            json={"fields": {"solution": "granted read access", "slowed_by": "nothing at all"}},
+        )
+    assert questions(asked.json())["slowed_by"]["question"] == "What slowed it down?"
+    assert done.json()["status"] == "resolved"
+    assert "retro.answered" in team.actions(n)

@@ -162,7 +162,7 @@ def test_aliases_that_multiply_work_are_refused():
 def test_an_unknown_top_level_key_is_reported_with_the_keys_allowed():
     assert only_problem(VALID + "descripton: typo\n") == (
         f"{LABEL}:14:1: descripton: unknown key 'descripton' (expected one of: title, "
-        "description, tags, triggers, fields, steps, sla, resolution, knowledge)"
+        "description, tags, triggers, fields, steps, sla, resolution, knowledge, retro)"
     )
 
 

@@ -105,9 +105,10 @@ def test_check_exits_1_printing_every_problem_with_its_position(folder, capsys):
     assert code == 1
     assert out.splitlines() == [
         "procedures/broken.yaml:5:11: fields[0].type: unknown type 'nubmer' (expected one of: "
-        "text, integer, number, boolean, choice, date, datetime, duration, email, url, user, file, person)",
+        "text, integer, number, boolean, choice, date, datetime, duration, email, url, user, file, "
+        "person)",
         "procedures/broken.yaml:6:1: colour: unknown key 'colour' (expected one of: title, "
-        "description, tags, triggers, fields, steps, sla, resolution, knowledge)",
+        "description, tags, triggers, fields, steps, sla, resolution, knowledge, retro)",
         "checked 2 procedures: 1 invalid, 2 problems",
     ]
 

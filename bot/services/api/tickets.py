@@ -206,9 +206,8 @@ class TicketApi:
             procedure = self._load(ctx, ticket)
             errors: list[FieldError] = []
             pending = records.pending_for_ticket(session, ticket.id)
-            if fields and pending is not None and pending.payload.phase == Phase.RESOLUTION:
-                errors = apply_fields(ctx, ticket, procedure, fields, Phase.RESOLUTION)
-                intake.advance(ctx, ticket, procedure, Phase.RESOLUTION)
+            if fields and pending is not None and pending.payload.phase.resolving:
+                errors = _resolve_fields(ctx, ticket, procedure, fields)
             return Answer(200, ticket_result(ctx, ticket, procedure, errors))
 
         return self._write(w, work)
@@ -398,6 +397,27 @@ class TicketApi:
             return None
 
 
+def _resolve_fields(
+    ctx: ApiCtx, ticket: Ticket, procedure: Procedure, fields: Mapping[str, Value]
+) -> list[FieldError]:
+    """The resolution fields, then (when this round asks them) the retrospective questions,
+    from one request: each phase takes the names it asks."""
+    errors: list[FieldError] = []
+    rest = dict(fields)
+    for phase in (Phase.RESOLUTION, Phase.RETRO):
+        pending = records.pending_for_ticket(ctx.session, ticket.id)
+        if pending is None or pending.payload.phase != phase:
+            continue
+        names = {f.name for f in asking.fields_for(procedure, phase)}
+        mine = {k: v for k, v in rest.items() if k in names or phase == Phase.RETRO}
+        rest = {k: v for k, v in rest.items() if k not in mine}
+        errors += apply_fields(ctx, ticket, procedure, mine, phase)
+        intake.advance(ctx, ticket, procedure, phase)
+    retro_names = {f.name for f in procedure.retro.fields}
+    errors += [_error(name, "unknown_field") for name in rest if name not in retro_names]
+    return errors
+
+
 def apply_fields(
     ctx: ApiCtx,
     ticket: Ticket,
@@ -435,7 +455,7 @@ def apply_fields(
 
 
 def _skip(ctx: ApiCtx, ticket: Ticket, procedure: Procedure, name: str, phase: Phase) -> None:
-    if phase == Phase.RESOLUTION:
+    if phase.resolving:
         pending = records.pending_for_ticket(ctx.session, ticket.id)
         if pending is not None:
             pending.payload = pending.payload.with_answer(name, None)

@@ -33,7 +33,7 @@ def owe_daily_plans(
     for index, chat in enumerate(config.chats):
         key = f"daily:{chat.id}:{day.isoformat()}"
         with queries.unit(db, dry_run) as session:
-            if not _claim(session, key, chat.id, now, dry_run):
+            if not claim(session, key, chat.id, now, dry_run):
                 continue
             # The default chat also holds tickets started privately (no home chat).
             tickets = queries.active_tickets(session, chat.id, homeless=index == 0)
@@ -80,8 +80,18 @@ def owe_daily_plans(
             report.sent.append(Sent(chat.id, "daily", ticket_ids, text, row.id))
 
 
-def _claim(session: Session, key: str, chat_id: int, now: datetime, dry_run: bool) -> bool:
-    """Take the day's plan for this chat; False when it was owed already.
+def claim(
+    session: Session,
+    key: str,
+    chat_id: int,
+    now: datetime,
+    dry_run: bool,
+    *,
+    kind: str = "daily",
+    ids: tuple[int, ...] = (),
+) -> bool:
+    """Take a once-only message (the day's plan, a week's retro) for this chat; False when it
+    was owed already.
 
     The unique `dedupe_key` is the claim: a second sweeper's insert waits for the first one's
     transaction and then does nothing.
@@ -92,7 +102,7 @@ def _claim(session: Session, key: str, chat_id: int, now: datetime, dry_run: boo
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     claimed = session.execute(
         dialect.insert(Reminder)
-        .values(chat_id=chat_id, kind="daily", ticket_ids=[], dedupe_key=key, sent_at=now)
+        .values(chat_id=chat_id, kind=kind, ticket_ids=list(ids), dedupe_key=key, sent_at=now)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(Reminder.id)
     ).scalar()

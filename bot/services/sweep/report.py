@@ -21,7 +21,7 @@ class Sent:
     """A message the sweep owes a chat, in the outbox as `outbox_id` (a dry run: would owe)."""
 
     chat_id: int
-    kind: str  # digest, escalation, daily
+    kind: str  # digest, escalation, daily, approval, retro
     ticket_ids: tuple[int, ...]
     text: str
     outbox_id: int | None = None

@@ -17,6 +17,7 @@ from bot.services.sweep.claim import claim_due
 from bot.services.sweep.daily import owe_daily_plans
 from bot.services.sweep.escalation import escalate
 from bot.services.sweep.report import ProcedureSource, SweepReport, phase
+from bot.services.sweep.retro import owe_retro_digests
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +29,9 @@ def sweep(
     now: datetime,
     dry_run: bool = False,
 ) -> SweepReport:
-    """One pass: digests to every chat with due tickets, escalations, the daily plans, all
-    owed through the outbox (the sender delivers them). A dry run changes nothing."""
+    """One pass: digests to every chat with due tickets, escalations, the daily plans, the
+    weekly retro digests, all owed through the outbox (the sender delivers them). A dry run
+    changes nothing."""
     report = SweepReport(now=now, dry_run=dry_run)
     cadence_for = _cadences(procedures)
     # "chase" is the whole transaction: claim, owe, and the commit.
@@ -43,6 +45,8 @@ def sweep(
         chase_approvals(db, config, procedures, cadence_for, now, dry_run, report)
     with phase(report, "daily"):
         owe_daily_plans(db, config, now, dry_run, report)
+    with phase(report, "retro"):
+        owe_retro_digests(db, config, procedures, now, dry_run, report)
     return report
 
 
