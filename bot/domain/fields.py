@@ -156,10 +156,13 @@ def _read_boolean(spec: FieldSpec, text: str, tz: ZoneInfo, now: datetime | None
 
 
 def _read_choice(spec: FieldSpec, text: str, tz: ZoneInfo, now: datetime | None) -> Outcome:
-    for choice in spec.choices:
-        if choice.casefold() == text.casefold():
-            return Accepted(choice)
-    return Rejected(Reason.NOT_A_CHOICE, {"text": _quoted(text), "choices": list(spec.choices)})
+    # A choice is typed as its stored value or as what people read for it.
+    wanted = text.casefold()
+    for value, label in spec.labelled_choices:
+        if wanted in (value.casefold(), label.casefold()):
+            return Accepted(value)
+    labels = [label for _, label in spec.labelled_choices]
+    return Rejected(Reason.NOT_A_CHOICE, {"text": _quoted(text), "choices": labels})
 
 
 def _read_date(spec: FieldSpec, text: str, tz: ZoneInfo, now: datetime | None) -> Outcome:

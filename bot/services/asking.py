@@ -113,8 +113,8 @@ def ask(
     rows: list[tuple[Button, ...]] = []
     if spec.type == "choice":
         rows = [
-            (Button(data.label("choice", text=c), data.Choice(ticket.id, n, i).encode()),)
-            for i, c in enumerate(spec.choices)
+            (Button(data.label("choice", text=label), data.Choice(ticket.id, n, i).encode()),)
+            for i, (_, label) in enumerate(spec.labelled_choices)
         ]
     elif spec.type == "boolean":
         rows = [

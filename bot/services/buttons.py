@@ -181,6 +181,15 @@ class Chase(Codec):
     ticket: int
 
 
+@dataclass(frozen=True)
+class PickLanguage(Codec):
+    """Under /language: the language to speak to this person (`auto`: their Telegram app's)."""
+
+    prefix: ClassVar[str] = "lang"
+    words: ClassVar[dict[str, re.Pattern[str]]] = {"code": re.compile(r"en|zh-CN|auto")}
+    code: str
+
+
 def label(kind: str, **context: object) -> str:
     """A button's words, from `chat/button.txt`."""
     return render("chat/button.txt", kind=kind, **context)
@@ -197,6 +206,7 @@ __all__ = [
     "Confirm",
     "Deflected",
     "PickField",
+    "PickLanguage",
     "SendFile",
     "ShowArticle",
     "ShowSteps",

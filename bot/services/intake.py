@@ -21,6 +21,7 @@ from bot.services.asking import fields_for
 from bot.services.audit import next_value
 from bot.services.context import Ctx
 from bot.services.messages import Button, Reply
+from bot.words import display
 
 # --- starting a ticket ----------------------------------------------------------------------
 
@@ -255,7 +256,8 @@ def choose(ctx: Ctx, ticket: Ticket, pending: PendingQuestion, index: int) -> st
         asking.ask(ctx, ticket, procedure, spec, phase, errors=[error], repeat=True)
         return None
     _after_answer(ctx, ticket, procedure, pending, phase, [])
-    return raw
+    # What the person pressed, in their words (a choice's label, yes or no in their language).
+    return display(spec, index == 1) if spec.type == "boolean" else spec.choice_label(raw)
 
 
 def skip(ctx: Ctx, ticket: Ticket, pending: PendingQuestion) -> None:
