@@ -85,7 +85,7 @@ class Services:
 
     @cached_property
     def procedures(self) -> ProcedureStore:
-        return ProcedureStore(self.config.procedures_dir)
+        return ProcedureStore(self.config.procedures_dir, language=self.config.language)
 
     @cached_property
     def conversation(self) -> Conversation:

@@ -8,6 +8,7 @@ import os
 import stat
 from pathlib import Path
 
+from bot.domain.languages import ENGLISH
 from bot.domain.procedure import Procedure
 from bot.procedures.errors import Problem, ProcedureInvalid, ProcedureNotFound
 from bot.procedures.parse import MAX_BYTES, compose, decode
@@ -30,13 +31,19 @@ def version_of(data: bytes) -> str:
 
 
 def parse_procedure(
-    data: bytes, *, procedure_id: str, path: str, version: str | None = None
+    data: bytes,
+    *,
+    procedure_id: str,
+    path: str,
+    version: str | None = None,
+    language: str = ENGLISH,
 ) -> Procedure:
-    """The procedure in a file's bytes; raises ProcedureInvalid with every problem found."""
+    """The procedure in a file's bytes, its texts in `language`; raises ProcedureInvalid with
+    every problem found."""
     version = version or version_of(data)
     text = decode(data, path, procedure_id, version)
     root = compose(text, path, procedure_id, version)
-    return build(root, procedure_id=procedure_id, version=version, path=path)
+    return build(root, procedure_id=procedure_id, version=version, path=path, language=language)
 
 
 def inside(folder: str | os.PathLike[str], path: str | os.PathLike[str]) -> Path | None:

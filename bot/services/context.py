@@ -122,7 +122,7 @@ class Ctx:
         """Read the procedure file afresh; when it is broken, say so, tell the leads, keep
         the ticket as it is."""
         try:
-            return self.procedures.load(procedure_id)
+            return self.procedures.load(procedure_id, self.lang)
         except ProcedureError as error:
             problems = [str(p) for p in getattr(error, "problems", [])] or [str(error)]
             self.audit(
