@@ -128,7 +128,9 @@ class Services:
     def refresh_knowledge(self, now: datetime) -> knowledge.ReindexReport | None:
         """Pick up articles added or edited by hand in knowledge/ (cheap when none changed)."""
         return self.db.run(
-            lambda session: knowledge.refresh_if_changed(session, self.config.knowledge_dir, now)
+            lambda session: knowledge.refresh_if_changed(
+                session, self.config.knowledge_dir, now, self.config.language
+            )
         )
 
     def close(self) -> None:

@@ -46,6 +46,12 @@ def speaking(language: str) -> Iterator[None]:
         _SPEAKING.reset(token)
 
 
+def speak_by_default(language: str) -> None:
+    """Render in `language` from now on in this context (a command, once its config is read);
+    `bot.cli.main` runs each command in a context of its own."""
+    _SPEAKING.set(language_of(language) or ENGLISH)
+
+
 def current_language() -> str:
     """The language `render` uses when no `lang` is given."""
     return _SPEAKING.get()

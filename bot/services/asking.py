@@ -179,7 +179,7 @@ def deliver(
     ctx.send(
         Reply(
             chat_id=pending.chat_id,
-            text=render(template, ticket=ticket, **context),
+            text=render(template, ctx.language_of_chat(pending.chat_id), ticket=ticket, **context),
             buttons=buttons,
             reply_to=ticket.message_id if ticket.chat_type != "private" else None,
             thread_id=ticket.thread_id,

@@ -15,7 +15,7 @@ from bot.domain.fields import Accepted, parse_answer
 from bot.domain.procedure import Procedure
 from bot.domain.question import Kind, Phase
 from bot.domain.ticket import Refused, Ticket
-from bot.render import render
+from bot.render import render, speaking
 from bot.services import asking, attachments, knowledge, records, resolving
 from bot.services.asking import fields_for
 from bot.services.audit import next_value
@@ -334,7 +334,21 @@ def announce(
     *,
     here: bool = False,
 ) -> None:
-    """Tell the team chat about a newly opened ticket, with buttons to take it."""
+    """Tell the team chat about a newly opened ticket, with buttons to take it, in the chat's
+    language (the procedure's texts too)."""
+    assert ticket.home_chat_id is not None
+    language = ctx.language_of_chat(ticket.home_chat_id)
+    if language != ctx.lang:
+        procedure = ctx.procedures.load_or_none(ticket.procedure_id, language) or procedure
+    with speaking(language):
+        if language != ctx.lang:
+            rows = asking.summary_rows(ctx, ticket, procedure)
+        _announce(ctx, ticket, procedure, rows, here=here)
+
+
+def _announce(
+    ctx: Ctx, ticket: Ticket, procedure: Procedure, rows: list[tuple[str, str]], *, here: bool
+) -> None:
     from bot.services import buttons as data
 
     assert ticket.home_chat_id is not None
