@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bot.db.models import PendingQuestion
 from bot.domain import gate
-from bot.domain.fields import Accepted, parse_answer
+from bot.domain.fields import CHANGE_WORDS, CONFIRM_WORDS, Accepted, parse_answer
 from bot.domain.procedure import Procedure
 from bot.domain.question import Kind, Phase
 from bot.domain.ticket import Refused, Ticket
@@ -188,10 +188,10 @@ def answer(ctx: Ctx, ticket: Ticket, pending: PendingQuestion, text: str) -> Non
 
 
 def _answer_confirm(ctx: Ctx, ticket: Ticket, procedure: Procedure, text: str) -> None:
-    word = text.strip().lower().rstrip(".!")
-    if word in ("yes", "y", "ok", "confirm"):
+    word = text.strip().lower().rstrip(".!。！")
+    if word in CONFIRM_WORDS:
         confirm(ctx, ticket, procedure)
-    elif word in ("no", "n", "change"):
+    elif word in CHANGE_WORDS:
         asking.offer_changes(ctx, ticket, procedure)
     else:
         errors = asking.apply_named_values(ctx, ticket, procedure, text, Phase.INTAKE)
