@@ -86,7 +86,7 @@ class Services:
 
     @cached_property
     def procedures(self) -> ProcedureStore:
-        return ProcedureStore(self.config.procedures_dir)
+        return ProcedureStore(self.config.procedures_dir, language=self.config.language)
 
     @cached_property
     def conversation(self) -> Conversation:
@@ -129,7 +129,9 @@ class Services:
     def refresh_knowledge(self, now: datetime) -> knowledge.ReindexReport | None:
         """Pick up articles added or edited by hand in knowledge/ (cheap when none changed)."""
         return self.db.run(
-            lambda session: knowledge.refresh_if_changed(session, self.config.knowledge_dir, now)
+            lambda session: knowledge.refresh_if_changed(
+                session, self.config.knowledge_dir, now, self.config.language
+            )
         )
 
     def close(self) -> None:

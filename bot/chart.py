@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from functools import cache
+from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from bot.domain.languages import ENGLISH
 from bot.domain.metrics import WeekPoint
 from bot.render import render
 
@@ -25,9 +27,10 @@ class Labels:
     empty: str
 
     @classmethod
-    def from_templates(cls) -> Labels:
+    def from_templates(cls, language: str | None = None) -> Labels:
+        """In `language`, else the language being spoken (the reader's)."""
         names = ("title", "opened", "resolved", "rework", "empty")
-        return cls(**{n: render("stats/chart_label.txt", label=n) for n in names})
+        return cls(**{n: render("stats/chart_label.txt", language, label=n) for n in names})
 
 
 BACKGROUND = (255, 255, 255)
@@ -38,12 +41,39 @@ RESOLVED = (90, 170, 100)
 REWORK = (210, 80, 60)
 
 
+# Pillow's own font has no Chinese characters. Fonts that have them, where Debian, Ubuntu,
+# Fedora and macOS install them (`apt install fonts-noto-cjk` or `fonts-wqy-microhei`); without
+# one, Chinese labels would be drawn as boxes, so the chart falls back to English words.
+CJK_FONTS = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/System/Library/Fonts/PingFang.ttc",
+)
+
+
 @cache
-def font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+def font(size: int, cjk: bool = False) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    if cjk:
+        path = cjk_font()
+        if path is not None:
+            return ImageFont.truetype(path, size)
     try:
         return ImageFont.load_default(size=size)
     except (TypeError, ImportError, OSError):  # Pillow without FreeType: the bitmap font
         return ImageFont.load_default()
+
+
+@cache
+def cjk_font() -> str | None:
+    """The first font on this machine that draws Chinese, if any."""
+    return next((p for p in CJK_FONTS if Path(p).is_file()), None)
+
+
+def _has_cjk(labels: Labels) -> bool:
+    return any("\u3400" <= ch <= "\u9fff" for text in astuple(labels) for ch in text)
 
 
 def nice_top(value: int) -> int:
@@ -62,9 +92,13 @@ def weekly_chart(
 ) -> bytes:
     """Render the chart as PNG bytes of exactly `width` x `height` pixels."""
     labels = labels or Labels.from_templates()
+    cjk = _has_cjk(labels)
+    if cjk and cjk_font() is None:
+        labels = Labels.from_templates(ENGLISH)
+        cjk = False
     image = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(image)
-    small, big = font(12), font(16)
+    small, big = font(12, cjk), font(16, cjk)
     left, right, top, bottom = 56, 64, 48, 56
     plot_w, plot_h = width - left - right, height - top - bottom
     draw.text((left, 14), labels.title, fill=INK, font=big)

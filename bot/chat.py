@@ -23,6 +23,7 @@ from typing import TextIO
 from bot.app import Services
 from bot.config import Config
 from bot.domain.actors import Actor
+from bot.domain.languages import ENGLISH, language_of
 from bot.render import environment, html_to_text
 from bot.services.file_store import DOWNLOAD_LIMIT
 from bot.services.messages import Button, Incoming, IncomingFile, Reply
@@ -121,9 +122,12 @@ class TerminalChat:
         chat_id: int | None,
         out: TextIO,
         clock: Callable[[], datetime],
+        language: str | None = None,
     ):
         self.services = services
         self.config: Config = services.config
+        # As a Telegram app says its language: the engine decides what the person reads.
+        self.language = language
         uid = user_id_for(user)
         self.actor = Actor(uid, user, None if user.lstrip("-").isdigit() else user)
         self.chat_id = chat_id if chat_id is not None else uid
@@ -167,6 +171,7 @@ class TerminalChat:
                 callback_data=button.data,
                 callback_message_id=self.screen.message_id,
                 bot_username=BOT_USERNAME,
+                language_code=self.language,
             )
         else:
             incoming = Incoming(
@@ -179,6 +184,7 @@ class TerminalChat:
                 mentions_bot=self.chat_type != "private",
                 bot_username=BOT_USERNAME,
                 files=files,
+                language_code=self.language,
             )
         outcome = self.services.conversation.handle(incoming)
         pressed = button is not None
@@ -263,19 +269,20 @@ class TerminalChat:
 
     def _say(self, what: str, **data: object) -> None:
         """One line of the chat's own (`cli/chat.txt`), around what the bot says."""
-        self._print(words(what, **data))
+        self._print(words(what, lang=self.language or self.config.language, **data))
 
     def _print(self, text: str) -> None:
         print(text, file=self.out, flush=True)
 
 
-def words(what: str, /, **data: object) -> str:
-    """The terminal chat's own words, `what` of `bot/templates/cli/chat.txt`.
+def words(what: str, /, lang: str = ENGLISH, **data: object) -> str:
+    """The terminal chat's own words, `what` of `bot/templates/cli/chat.txt`, in `lang`.
 
     Not `bot.render.render`, which trims the ends: here the indent of an edited message and the
     bot's own text are kept exactly as they are.
     """
-    return environment().get_template("cli/chat.txt").render(what=what, **data)
+    language = language_of(lang) or ENGLISH
+    return environment(language).get_template("cli/chat.txt").render(what=what, **data)
 
 
 def messages(lines: Iterator[str]) -> Iterator[str]:
@@ -298,7 +305,9 @@ def messages(lines: Iterator[str]) -> Iterator[str]:
         yield "\n".join(block)
 
 
-def _typed_lines(stdin: TextIO, out: TextIO, interactive: bool) -> Iterator[str]:
+def _typed_lines(
+    stdin: TextIO, out: TextIO, interactive: bool, language: str = ENGLISH
+) -> Iterator[str]:
     """Lines from stdin; on a terminal through `input()` with readline loaded, so arrow keys
     move the cursor and walk the history instead of typing escape codes."""
     if not interactive:
@@ -309,7 +318,7 @@ def _typed_lines(stdin: TextIO, out: TextIO, interactive: bool) -> Iterator[str]
     block = False
     while True:
         try:
-            line = input(words("prompt", block=block))
+            line = input(words("prompt", lang=language, block=block))
         except EOFError:
             print(file=out)
             return
@@ -329,24 +338,32 @@ def run_chat(
     leads_given: bool = True,
     interactive: bool | None = None,
     welcome: bool | None = None,
+    language: str | None = None,
 ) -> int:
     """Chat with the bot in the terminal until end of input.
 
     `leads_given` is False when the config named no leads and the terminal person was made one
-    (`terminal_config`): the welcome says so, and how a team names its leads.
+    (`terminal_config`): the welcome says so, and how a team names its leads. `language`
+    (`--language zh-CN`) is the person's, as a Telegram app would say it.
     """
     stdin = stdin or sys.stdin
     out = out or sys.stdout
     user = terminal_user(services.config, user)
     chat = TerminalChat(
-        services, user=user, chat_id=chat_id, out=out, clock=clock or (lambda: datetime.now(UTC))
+        services,
+        user=user,
+        chat_id=chat_id,
+        out=out,
+        clock=clock or (lambda: datetime.now(UTC)),
+        language=language,
     )
+    spoken = language_of(language) or services.config.language
     if interactive is None:
         interactive = stdin is sys.stdin and stdin.isatty()
     if services.config.http.enabled:  # said even to a script: its feed client would wait
-        print(words("no_feed", port=services.config.http.port), file=sys.stderr)
+        print(words("no_feed", lang=spoken, port=services.config.http.port), file=sys.stderr)
     if interactive if welcome is None else welcome:
         chat.welcome(leads_given=leads_given)
-    for message in messages(_typed_lines(stdin, out, interactive)):
+    for message in messages(_typed_lines(stdin, out, interactive, spoken)):
         chat.say(message)
     return 0

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from bot.domain.durations import DurationError, parse_duration
+from bot.domain.languages import ENGLISH, LANGUAGES, language_of
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 ENV_CONFIG = "SOPBOT_CONFIG"
@@ -62,6 +63,8 @@ class DatabaseConfig:
 class ChatConfig:
     id: int
     name: str
+    # What the bot says to the whole group is in this language; None: the team's.
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,7 @@ class Config:
     # Files people sent, stored by the sha256 of their bytes (beside the database by default).
     attachments_dir: Path = Path("attachments")
     timezone: str = "UTC"
+    language: str = ENGLISH  # the team's: for whoever has no language of their own
     leads: frozenset[int] = frozenset()
     members: frozenset[int] = frozenset()
     chats: tuple[ChatConfig, ...] = ()
@@ -146,6 +150,11 @@ class Config:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def chat_language(self, chat_id: int) -> str:
+        """The language of messages to a whole team chat: its own, else the team's."""
+        chat = next((c for c in self.chats if c.id == chat_id), None)
+        return (chat.language if chat else None) or self.language
 
     @property
     def default_chat(self) -> ChatConfig | None:
@@ -225,6 +234,13 @@ def _timezone(v: Any) -> str:
     return name
 
 
+def _language(v: Any) -> str:
+    language = language_of(_str(v))
+    if language is None:
+        raise _Bad(f"expected one of {', '.join(LANGUAGES)}, got {v!r}")
+    return language
+
+
 def _duration_seconds(v: Any) -> int:
     try:
         return int(parse_duration(v).total_seconds())
@@ -295,6 +311,7 @@ _SPEC: dict[str, Any] = {
     "knowledge_dir": _str,
     "attachments_dir": _str,
     "timezone": _timezone,
+    "language": _language,
     "leads": _ids,
     "members": _ids,
     "chats": "chats",
@@ -329,13 +346,14 @@ def _read_chats(v: Any, where: str) -> tuple[ChatConfig, ...]:
         key = f"{where}[{i}]"
         if not isinstance(item, dict):
             raise ConfigError(f"{key}: expected a mapping with id and name")
-        _refuse_unknown(item, {"id", "name"}, key)
+        _refuse_unknown(item, {"id", "name", "language"}, key)
         try:
             chat_id = _int(item.get("id"))
             name = _str(item.get("name", str(chat_id)))
+            language = _language(item["language"]) if "language" in item else None
         except _Bad as e:
             raise ConfigError(f"{key}: {e}") from None
-        chats.append(ChatConfig(chat_id, name))
+        chats.append(ChatConfig(chat_id, name, language))
     if len({c.id for c in chats}) != len(chats):
         raise ConfigError(f"{where}: the same chat id is listed twice")
     return tuple(chats)
@@ -531,6 +549,7 @@ def _build(
             raw.get("attachments_dir") or str(_beside_database(database.url, base)), base
         ),
         timezone=raw.get("timezone", "UTC"),
+        language=raw.get("language", ENGLISH),
         leads=raw.get("leads", frozenset()),
         members=raw.get("members", frozenset()),
         chats=raw.get("chats", ()),
@@ -603,9 +622,13 @@ def describe(config: Config) -> dict[str, Any]:
         "knowledge_dir": str(config.knowledge_dir),
         "attachments_dir": str(config.attachments_dir),
         "timezone": config.timezone,
+        "language": config.language,
         "leads": sorted(config.leads),
         "members": sorted(config.members),
-        "chats": [{"id": c.id, "name": c.name} for c in config.chats],
+        "chats": [
+            {"id": c.id, "name": c.name, **({"language": c.language} if c.language else {})}
+            for c in config.chats
+        ],
         "reminders": {
             "sweep_every": f"{config.reminders.sweep_every}s",
             "quiet_hours": (

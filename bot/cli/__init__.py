@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextvars
 import importlib
 import sys
 
@@ -50,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return int(args.func(args) or 0)
+        # In a context of its own: the language a command speaks (the config's, set as it is
+        # loaded) ends with the command, even when main runs twice in one process (tests).
+        return int(contextvars.copy_context().run(args.func, args) or 0)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

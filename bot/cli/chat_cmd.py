@@ -14,6 +14,12 @@ def register(sub, common) -> None:
         type=int,
         help="chat id (a team group's id to play a group chat; default: a private chat)",
     )
+    chat.add_argument(
+        "--language",
+        metavar="LANG",
+        help="the language you read, as a Telegram app would say it: en or zh-CN "
+        "(default: the team's language)",
+    )
     chat.set_defaults(func=run)
 
 
@@ -23,4 +29,10 @@ def run(args) -> int:
     config = load(args)
     user = terminal_user(config, args.user)
     with services(terminal_config(config, user), long_running=True) as built:
-        return run_chat(built, user=user, chat_id=args.chat, leads_given=bool(config.leads))
+        return run_chat(
+            built,
+            user=user,
+            chat_id=args.chat,
+            leads_given=bool(config.leads),
+            language=args.language,
+        )

@@ -10,7 +10,7 @@ from typing import TextIO
 
 from bot.app import MigrationFailed, Services
 from bot.config import Config, ConfigError, load_config, mask_url
-from bot.render import render
+from bot.render import render, speak_by_default
 from bot.services.database import trouble
 
 
@@ -41,10 +41,13 @@ class Exit(SystemExit):
 
 
 def load(args: argparse.Namespace) -> Config:
+    """The config; from here on the command speaks the team's language."""
     try:
-        return load_config(getattr(args, "config", None))
+        config = load_config(getattr(args, "config", None))
     except ConfigError as e:
         raise Exit(2, words("common", "bad_configuration", error=str(e))) from None
+    speak_by_default(config.language)
+    return config
 
 
 @contextmanager

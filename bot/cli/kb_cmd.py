@@ -46,7 +46,9 @@ def search(args) -> int:
 def reindex(args) -> int:
     cfg = load(args)
     with _services(cfg) as built:
-        report = built.db.run(lambda s: knowledge.reindex(s, cfg.knowledge_dir, datetime.now(UTC)))
+        report = built.db.run(
+            lambda s: knowledge.reindex(s, cfg.knowledge_dir, datetime.now(UTC), cfg.language)
+        )
     print(render("kb/reindex.txt", report=report, folder=cfg.knowledge_dir))
     return 0
 

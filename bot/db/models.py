@@ -56,6 +56,9 @@ class Person(Base):
     username: Mapped[str | None] = mapped_column(String(64), index=True)
     name: Mapped[str] = mapped_column(String(200))
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Chosen with /language (None: follow the Telegram app's, `language_code` as last seen).
+    language: Mapped[str | None] = mapped_column(String(16))
+    language_code: Mapped[str | None] = mapped_column(String(35))
 
 
 # The domain's Ticket is mapped onto this table (imperative mapping), so the class that holds

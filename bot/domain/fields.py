@@ -22,16 +22,22 @@ from bot.domain.durations import DurationError, parse_duration
 from bot.domain.procedure import FieldSpec
 
 MAX_ANSWER_LENGTH = 4096
-_TRUE = {"yes", "y", "true", "on", "1"}
-_FALSE = {"no", "n", "false", "off", "0"}
+# Yes and no as people type them, in every language sopbot speaks.
+_TRUE = {"yes", "y", "true", "on", "1", "是", "是的", "对", "有"}
+_FALSE = {"no", "n", "false", "off", "0", "否", "不", "不是", "没有", "无"}
+# Answers to "is this right?" before a ticket opens.
+CONFIRM_WORDS = frozenset({"yes", "y", "ok", "confirm", "是", "是的", "对", "确认", "好", "好的"})
+CHANGE_WORDS = frozenset({"no", "n", "change", "否", "不", "不对", "修改"})
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _USERNAME = re.compile(r"^@([A-Za-z][A-Za-z0-9_]{3,31})$")
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
 _PATTERNED = ("text", "email", "url", "user")
-_NOW_WORDS = {"now", "just now", "right now"}
+_NOW_WORDS = {"now", "just now", "right now", "现在", "刚刚", "刚才"}
 _AGO = re.compile(r"^(\d{1,4})\s*(m|mins?|minutes?|h|hrs?|hours?|d|days?)\s+ago$")
 _AGO_UNITS = {"m": 60, "h": 3600, "d": 86400}
+_AGO_ZH = re.compile(r"^(\d{1,4})\s*(分钟|分|小时|个小时|天)前$")  # 10分钟前
+_AGO_ZH_UNITS = {"分钟": 60, "分": 60, "小时": 3600, "个小时": 3600, "天": 86400}
 
 
 class Reason(StrEnum):
@@ -147,7 +153,7 @@ def _read_number(spec: FieldSpec, text: str, tz: ZoneInfo, now: datetime | None)
 
 
 def _read_boolean(spec: FieldSpec, text: str, tz: ZoneInfo, now: datetime | None) -> Outcome:
-    word = text.lower().rstrip(".!")
+    word = text.lower().rstrip(".!。！")
     if word in _TRUE:
         return Accepted(True)
     if word in _FALSE:
@@ -156,10 +162,13 @@ def _read_boolean(spec: FieldSpec, text: str, tz: ZoneInfo, now: datetime | None
 
 
 def _read_choice(spec: FieldSpec, text: str, tz: ZoneInfo, now: datetime | None) -> Outcome:
-    for choice in spec.choices:
-        if choice.casefold() == text.casefold():
-            return Accepted(choice)
-    return Rejected(Reason.NOT_A_CHOICE, {"text": _quoted(text), "choices": list(spec.choices)})
+    # A choice is typed as its stored value or as what people read for it.
+    wanted = text.casefold()
+    for value, label in spec.labelled_choices:
+        if wanted in (value.casefold(), label.casefold()):
+            return Accepted(value)
+    labels = [label for _, label in spec.labelled_choices]
+    return Rejected(Reason.NOT_A_CHOICE, {"text": _quoted(text), "choices": labels})
 
 
 def _read_date(spec: FieldSpec, text: str, tz: ZoneInfo, now: datetime | None) -> Outcome:
@@ -194,9 +203,12 @@ def _relative_moment(text: str, now: datetime) -> datetime | None:
     if said in _NOW_WORDS:
         return now
     m = _AGO.match(said)
-    if m is None:
-        return None
-    return now - timedelta(seconds=int(m.group(1)) * _AGO_UNITS[m.group(2)[0]])
+    if m is not None:
+        return now - timedelta(seconds=int(m.group(1)) * _AGO_UNITS[m.group(2)[0]])
+    m = _AGO_ZH.match(said)
+    if m is not None:
+        return now - timedelta(seconds=int(m.group(1)) * _AGO_ZH_UNITS[m.group(2)])
+    return None
 
 
 def _read_duration(spec: FieldSpec, text: str, tz: ZoneInfo, now: datetime | None) -> Outcome:

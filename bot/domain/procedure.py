@@ -97,6 +97,9 @@ class FieldSpec:
     max_size: int | None = None
     min_count: int | None = None
     max_count: int | None = None
+    # What people read for each choice, in the order of `choices` (the values stored, the same
+    # in every language); empty means the values themselves.
+    choice_labels: tuple[str, ...] = ()
     # How `pattern` is run; fields compare and print by the pattern's text alone.
     matcher: Matcher | None = field(default=None, compare=False, repr=False)
 
@@ -106,6 +109,17 @@ class FieldSpec:
         if self.pattern is not None and self.matcher is None:
             # Never a silent fallback to a backtracking engine, nor an unchecked answer.
             raise ValueError(f"field {self.name!r} has a pattern but no matcher to run it")
+
+    def choice_label(self, value: str) -> str:
+        """What people read for the stored choice `value` (the value itself when unlisted)."""
+        if value in self.choices and len(self.choice_labels) == len(self.choices):
+            return self.choice_labels[self.choices.index(value)]
+        return value
+
+    @property
+    def labelled_choices(self) -> tuple[tuple[str, str], ...]:
+        """Each choice as (stored value, what people read)."""
+        return tuple((c, self.choice_label(c)) for c in self.choices)
 
     def is_required(self, values: Mapping[str, Any]) -> bool:
         """Required outright, or because its `required_when` condition holds now."""

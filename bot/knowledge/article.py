@@ -28,6 +28,7 @@ from jinja2 import (
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
+from bot.domain.languages import ENGLISH
 from bot.domain.text import readable
 from bot.knowledge import frontmatter
 from bot.knowledge.markdown import (
@@ -145,22 +146,28 @@ def front_matter(data: ArticleData) -> dict[str, Any]:
 
 
 def build(
-    data: ArticleData, *, template: str | None = None, templates_dir: Path | None = None
+    data: ArticleData,
+    *,
+    template: str | None = None,
+    templates_dir: Path | None = None,
+    language: str = ENGLISH,
 ) -> Built:
-    """Render the article; a broken or missing procedure template falls back to the default."""
+    """Render the article, its headings in `language` (the team's); a broken or missing
+    procedure template falls back to the default."""
     problem = None
     used = DEFAULT_TEMPLATE
     body = None
     if template:
         try:
             _check_name(template)
-            body = _render(_override_environment(_dir_key(templates_dir)), template, data)
+            env = _override_environment(_dir_key(templates_dir), language)
+            body = _render(env, template, data)
             used = template
         except (TemplateError, TemplateNameError, OSError) as e:
             problem = f"template {template!r} could not be used: {e}"
             log.warning("knowledge article for ticket %s: %s", data.ticket_id, problem)
     if body is None:
-        body = _render(_default_environment(), DEFAULT_TEMPLATE, data)
+        body = _render(_default_environment(language), DEFAULT_TEMPLATE, data)
     if data.previous.strip():
         body = f"{body}\n\n{PREVIOUS_HEADING}\n\n{data.previous.strip()}"
     meta = front_matter(data)
@@ -251,9 +258,15 @@ def _environment(loader) -> SandboxedEnvironment:
     return env
 
 
+def _defaults(language: str) -> list[FileSystemLoader]:
+    """The default templates in `language`: its own folder, then English."""
+    own = [DEFAULT_DIR.parent / language / DEFAULT_DIR.name] if language != ENGLISH else []
+    return [FileSystemLoader(p) for p in (*own, DEFAULT_DIR)]
+
+
 @cache
-def _default_environment() -> SandboxedEnvironment:
-    return _environment(FileSystemLoader(DEFAULT_DIR))
+def _default_environment(language: str = ENGLISH) -> SandboxedEnvironment:
+    return _environment(ChoiceLoader(_defaults(language)))
 
 
 def _dir_key(templates_dir: Path | None) -> str:
@@ -263,13 +276,13 @@ def _dir_key(templates_dir: Path | None) -> str:
 
 
 @cache
-def _override_environment(templates_dir: str) -> SandboxedEnvironment:
+def _override_environment(templates_dir: str, language: str = ENGLISH) -> SandboxedEnvironment:
     """Procedure templates, from their folder only; `sopbot/article.md.j2` is the default, so
     a procedure's template can `{% extends "sopbot/article.md.j2" %}` and change one block."""
     return _environment(
         ChoiceLoader(
             [
-                PrefixLoader({"sopbot": FileSystemLoader(DEFAULT_DIR)}),
+                PrefixLoader({"sopbot": ChoiceLoader(_defaults(language))}),
                 FileSystemLoader(templates_dir),
             ]
         )
@@ -307,8 +320,8 @@ class IndexGroup:
     articles: tuple[IndexEntry, ...]
 
 
-def build_index(groups: list[IndexGroup]) -> str:
-    """`knowledge/index.md`: every article, grouped by procedure."""
-    env = _default_environment()
+def build_index(groups: list[IndexGroup], language: str = ENGLISH) -> str:
+    """`knowledge/index.md`: every article, grouped by procedure, in `language`."""
+    env = _default_environment(language)
     text = env.get_template("index.md.j2").render(groups=groups)
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"

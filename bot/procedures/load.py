@@ -9,6 +9,7 @@ import stat
 from dataclasses import replace
 from pathlib import Path
 
+from bot.domain.languages import ENGLISH
 from bot.domain.procedure import Procedure
 from bot.procedures.errors import Problem, ProcedureInvalid, ProcedureNotFound
 from bot.procedures.parse import MAX_BYTES, compose, decode
@@ -31,13 +32,21 @@ def version_of(data: bytes) -> str:
 
 
 def parse_procedure(
-    data: bytes, *, procedure_id: str, path: str, version: str | None = None
+    data: bytes,
+    *,
+    procedure_id: str,
+    path: str,
+    version: str | None = None,
+    language: str = ENGLISH,
 ) -> Procedure:
-    """The procedure in a file's bytes; raises ProcedureInvalid with every problem found."""
+    """The procedure in a file's bytes, its texts in `language`; raises ProcedureInvalid with
+    every problem found."""
     version = version or version_of(data)
     text = decode(data, path, procedure_id, version)
     root = compose(text, path, procedure_id, version)
-    procedure = build(root, procedure_id=procedure_id, version=version, path=path)
+    procedure = build(
+        root, procedure_id=procedure_id, version=version, path=path, language=language
+    )
     return replace(procedure, source=text)
 
 

@@ -14,6 +14,7 @@ from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.domain.durations import DurationError, parse_duration
+from bot.domain.languages import ENGLISH, LANGUAGES, language_of
 from bot.procedures.errors import Problem
 from bot.procedures.vocabulary import Section
 
@@ -61,10 +62,13 @@ def _shorten(value: str, width: int = 40) -> str:
 class Reader:
     """Collects problems for one file while typed values are read out of its nodes."""
 
-    def __init__(self, path: str, max_nodes: int = MAX_NODES):
+    def __init__(self, path: str, max_nodes: int = MAX_NODES, language: str = ENGLISH):
         self.path = path
         self.problems: list[Problem] = []
         self._left = max_nodes
+        # Texts people read may be written once per language; `localized` gives this one's.
+        self.language = language
+        self._translated: list[tuple[Node, str, frozenset[str]]] = []
 
     def report(self, node: Node, key: str, message: str) -> None:
         mark = node.start_mark
@@ -150,6 +154,49 @@ class Reader:
             self.report(node, key, "must not be empty")
             return None
         return node.value.strip() if strip else node.value
+
+    def localized(self, node: Node, key: str) -> str | None:
+        """A text people read: plain (the same in every language), or a mapping with one text
+        per language, `{en: Access request, zh-CN: 权限申请}`. Returns the reader's language's,
+        else English, else the first written."""
+        if not isinstance(node, MappingNode):
+            return self.text(node, key)
+        if not self.tag_ok(node, key):
+            return None
+        texts: dict[str, str] = {}
+        before = self.count()
+        for key_node, value_node in node.value:
+            written = key_node.value if isinstance(key_node, ScalarNode) else ""
+            language = language_of(written)
+            if language is None:
+                self.report(
+                    key_node,
+                    key,
+                    f"'{_shorten(str(written))}' is not a language sopbot speaks "
+                    f"(expected one of: {', '.join(LANGUAGES)})",
+                )
+                continue
+            if language in texts:
+                self.report(key_node, key, f"the {language} text is given twice")
+                continue
+            text = self.text(value_node, f"{key}.{language}")
+            if text is not None:
+                texts[language] = text
+        if not texts:
+            if self.count() == before:
+                self.report(node, key, f"expected a text, or one per language ({LANGUAGES[1]}: …)")
+            return None
+        self._translated.append((node, key, frozenset(texts)))
+        return texts.get(self.language) or texts.get(ENGLISH) or next(iter(texts.values()))
+
+    def check_translations(self) -> None:
+        """A language one text of the file is written in, every text given per language needs."""
+        every = set().union(*(have for _, _, have in self._translated))
+        for node, key, have in self._translated:
+            for language in sorted(every - have):
+                self.report(
+                    node, key, f"no {language} text, while other texts here are in {language}"
+                )
 
     def word(
         self, node: Node, key: str, form: re.Pattern[str], what: str, limit: int

@@ -11,9 +11,11 @@ from typing import Any
 
 from bot.domain.files import KINDS as ACCEPT_KINDS
 from bot.domain.files import MIME_PATTERN, SIZE_PATTERN
+from bot.domain.languages import LANGUAGES
 from bot.domain.procedure import FIELD_TYPES, RETRO_WHEN, ROLES
 from bot.procedures.vocabulary import (
     APPROVAL,
+    CHOICE,
     COMMAND_PATTERN,
     CONDITION,
     DURATION_PATTERN,
@@ -41,6 +43,8 @@ DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _TEXT = {"type": "string", "minLength": 1}
 _SCALAR = {"type": ["string", "number", "boolean"]}
 _WORDS = {"type": "array", "items": _TEXT}
+# A text people read: one for every language, or one per language ({en: ..., zh-CN: ...}).
+_LOCALIZED = {"$ref": "#/$defs/text"}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -74,6 +78,24 @@ def build_schema() -> dict[str, Any]:
     name = {"type": "string", "pattern": f"^{NAME_PATTERN}$", "maxLength": MAX_NAME_LENGTH}
     bound = {"anyOf": [{"type": "number"}, _ref("duration")]}
     defs: dict[str, Any] = {
+        "text": {
+            "description": "A text people read: the same in every language, or one per "
+            f"language ({', '.join(LANGUAGES)}); every language used in the file needs "
+            "every text given per language.",
+            "anyOf": [
+                _TEXT,
+                {
+                    "type": "object",
+                    "properties": {lang: _TEXT for lang in LANGUAGES},
+                    "additionalProperties": False,
+                    "minProperties": 1,
+                },
+            ],
+        },
+        "choice": _object(
+            CHOICE,
+            {"value": _SCALAR, "label": _LOCALIZED},
+        ),
         "duration": {
             "description": "A duration like 30m, 8h, 2d or 1h30m (s, m, h, d, w).",
             "anyOf": [
@@ -96,20 +118,24 @@ def build_schema() -> dict[str, Any]:
             FIELD,
             {
                 "name": name,
-                "question": _TEXT,
-                "label": _TEXT,
+                "question": _LOCALIZED,
+                "label": _LOCALIZED,
                 "type": {"enum": list(FIELD_TYPES), "default": "text"},
                 "required": {"type": "boolean", "default": True},
                 "required_when": _ref("condition"),
-                "choices": {"type": "array", "items": _SCALAR, "minItems": 1},
+                "choices": {
+                    "type": "array",
+                    "items": {"anyOf": [_SCALAR, _ref("choice")]},
+                    "minItems": 1,
+                },
                 "pattern": {"type": "string", "format": "regex"},
                 "min": bound,
                 "max": bound,
                 "min_length": {"type": "integer", "minimum": 0},
                 "max_length": {"type": "integer", "minimum": 0},
-                "help": _TEXT,
-                "hint": _TEXT,
-                "example": _SCALAR,
+                "help": _LOCALIZED,
+                "hint": _LOCALIZED,
+                "example": {"anyOf": [_SCALAR, _LOCALIZED]},
                 "from_text": {"type": "boolean", "default": False},
                 "accept": {
                     "type": "array",
@@ -147,10 +173,10 @@ def build_schema() -> dict[str, Any]:
             STEP,
             {
                 "id": {"type": "string", "pattern": f"^{ID_PATTERN}$", "maxLength": 32},
-                "title": _TEXT,
+                "title": _LOCALIZED,
                 "role": {"enum": list(ROLES), "default": "member"},
                 "requires": {"type": "array", "items": name, "uniqueItems": True},
-                "instructions": _TEXT,
+                "instructions": _LOCALIZED,
                 "optional": {"type": "boolean", "default": False},
                 "when": _ref("condition"),
                 "approval": _ref("approval"),
@@ -184,8 +210,8 @@ def build_schema() -> dict[str, Any]:
     top = _object(
         PROCEDURE,
         {
-            "title": _TEXT,
-            "description": _TEXT,
+            "title": _LOCALIZED,
+            "description": _LOCALIZED,
             "tags": _WORDS,
             "triggers": _object(
                 TRIGGERS,

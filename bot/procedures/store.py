@@ -13,6 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.domain.languages import ENGLISH
 from bot.domain.procedure import Procedure, Triggers
 from bot.procedures.errors import Problem, ProcedureError, ProcedureInvalid, ProcedureNotFound
 from bot.procedures.load import (
@@ -27,6 +28,7 @@ from bot.procedures.vocabulary import MAX_ID_LENGTH
 
 SUFFIX = ".yaml"
 _WORD = re.compile(r"\w+")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 @dataclass(frozen=True)
@@ -45,12 +47,18 @@ class ProcedureStore:
     """Procedures kept as `<id>.yaml` files in one folder, read again at every step."""
 
     def __init__(
-        self, directory: str | os.PathLike[str], label: str | None = None, memo_size: int = 256
+        self,
+        directory: str | os.PathLike[str],
+        label: str | None = None,
+        memo_size: int = 256,
+        language: str = ENGLISH,
     ):
         self.directory = Path(directory)
+        # The language of texts written per language, when a caller names none (the team's).
+        self.language = language
         # How the folder is named in error messages: as configured, or relative to where we run.
         self.label = label if label is not None else _short(self.directory)
-        self._memo: OrderedDict[tuple[str, str], Procedure | ProcedureInvalid] = OrderedDict()
+        self._memo: OrderedDict[tuple[str, str, str], Procedure | ProcedureInvalid] = OrderedDict()
         self._memo_size = memo_size
         self._lock = threading.Lock()
 
@@ -75,8 +83,10 @@ class ProcedureStore:
                 str(procedure_id)[:MAX_ID_LENGTH], [Problem(self.label, 0, 0, "", message)]
             )
 
-    def load(self, procedure_id: str) -> Procedure:
-        """The procedure as its file says now; ProcedureNotFound or ProcedureInvalid otherwise."""
+    def load(self, procedure_id: str, language: str | None = None) -> Procedure:
+        """The procedure as its file says now, its texts in `language` (else the store's);
+        ProcedureNotFound or ProcedureInvalid otherwise."""
+        language = language or self.language
         self._check_id(procedure_id)
         label = self._label(procedure_id)
         try:
@@ -86,7 +96,7 @@ class ProcedureStore:
         except IsSymlink:
             data = read_bytes(self.path_for(procedure_id), procedure_id, label)
         version = version_of(data)
-        key = (procedure_id, version)
+        key = (procedure_id, version, language)
         with self._lock:
             known = self._memo.get(key)
             if known is not None:
@@ -94,7 +104,7 @@ class ProcedureStore:
         if known is None:
             try:
                 known = parse_procedure(
-                    data, procedure_id=procedure_id, path=label, version=version
+                    data, procedure_id=procedure_id, path=label, version=version, language=language
                 )
             except ProcedureInvalid as e:
                 known = e
@@ -109,11 +119,11 @@ class ProcedureStore:
             )
         return known
 
-    def load_or_none(self, procedure_id: str) -> Procedure | None:
+    def load_or_none(self, procedure_id: str, language: str | None = None) -> Procedure | None:
         """The procedure as its file says now, or None when it is gone or broken: for words
         about old records (labels, step titles), which read as well without it."""
         try:
-            return self.load(procedure_id)
+            return self.load(procedure_id, language)
         except ProcedureError:
             return None
 
@@ -134,12 +144,12 @@ class ProcedureStore:
             and not (name.endswith(SUFFIX) and is_procedure_id(name.removesuffix(SUFFIX)))
         )
 
-    def summaries(self) -> list[Summary]:
+    def summaries(self, language: str | None = None) -> list[Summary]:
         """Every procedure in the folder, valid or not, in id order."""
         out = []
         for procedure_id in self.ids():
             try:
-                p = self.load(procedure_id)
+                p = self.load(procedure_id, language)
             except ProcedureError as e:
                 out.append(
                     Summary(procedure_id, e.title or "", e.version or "", False, tuple(e.problems))
@@ -148,28 +158,37 @@ class ProcedureStore:
                 out.append(Summary(p.id, p.title, p.version, True, (), p.triggers))
         return out
 
-    def procedures(self) -> list[Procedure]:
+    def procedures(self, language: str | None = None) -> list[Procedure]:
         """Every valid procedure, in id order (invalid ones are left out)."""
         found = []
         for procedure_id in self.ids():
             try:
-                found.append(self.load(procedure_id))
+                found.append(self.load(procedure_id, language))
             except ProcedureError:
                 continue
         return found
 
-    def match(self, text: str) -> list[Procedure]:
-        """Procedures whose trigger keywords occur as words in `text`, best match first."""
+    def match(self, text: str, language: str | None = None) -> list[Procedure]:
+        """Procedures whose trigger keywords occur as words in `text`, best match first.
+
+        Chinese is written without spaces between words, so a keyword in Chinese characters
+        matches anywhere in the text ("权限" in "我需要GitHub的权限")."""
         words = _words(text)
         if not words:
             return []
         single = set(words)
+        folded = text.casefold()
         ranked = []
-        for p in self.procedures():
+        for p in self.procedures(language):
             hits = [
                 kw
                 for kw in (_words(k) for k in p.triggers.keywords)
-                if kw and (kw[0] in single if len(kw) == 1 else _has_phrase(words, kw))
+                if kw
+                and (
+                    "".join(kw) in folded
+                    if _CJK.search(kw[0])
+                    else (kw[0] in single if len(kw) == 1 else _has_phrase(words, kw))
+                )
             ]
             if hits:
                 # More distinct keywords first; then longer phrases, being more specific.
@@ -177,7 +196,7 @@ class ProcedureStore:
         ranked.sort(key=lambda row: row[:3])
         return [row[3] for row in ranked]
 
-    def by_command(self, command: str) -> Procedure | None:
+    def by_command(self, command: str, language: str | None = None) -> Procedure | None:
         """The procedure `/new <command>` picks: by `triggers.command`, else by id.
 
         A procedure whose file is invalid is never picked by its command (its content cannot be
@@ -186,13 +205,13 @@ class ProcedureStore:
         wanted = command.strip().lstrip("/").casefold()
         if not wanted:
             return None
-        for p in self.procedures():
+        for p in self.procedures(language):
             if p.triggers.command and p.triggers.command.casefold() == wanted:
                 return p
         if not is_procedure_id(wanted):
             return None
         try:
-            return self.load(wanted)
+            return self.load(wanted, language)
         except ProcedureNotFound:
             return None
 

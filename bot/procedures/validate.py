@@ -19,6 +19,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from bot.domain.fields import Rejected, parse_answer
 from bot.domain.files import is_accept_word, parse_size
+from bot.domain.languages import ENGLISH
 from bot.domain.procedure import (
     FIELD_TYPES,
     RETRO_WHEN,
@@ -41,6 +42,7 @@ from bot.procedures.nodes import BOOL, FLOAT, INT, NULL, Reader, TooComplex, des
 from bot.procedures.patterns import PatternError, compile_pattern
 from bot.procedures.vocabulary import (
     APPROVAL,
+    CHOICE,
     COMMAND_RE,
     CONDITION,
     CONDITION_OPERATORS,
@@ -82,13 +84,17 @@ class _Known:
     spec: FieldSpec | None = None
 
 
-def build(root: Node | None, *, procedure_id: str, version: str, path: str) -> Procedure:
-    """The procedure a node tree describes; ProcedureInvalid lists every problem otherwise."""
-    reader = Reader(path)
+def build(
+    root: Node | None, *, procedure_id: str, version: str, path: str, language: str = ENGLISH
+) -> Procedure:
+    """The procedure a node tree describes, its texts in `language` (where they are written in
+    several); ProcedureInvalid lists every problem otherwise."""
+    reader = Reader(path, language=language)
     builder = _Builder(reader)
     procedure = None
     try:
         procedure = builder.procedure(root, procedure_id, version, path)
+        reader.check_translations()
     except TooComplex:
         reader.problems.append(
             Problem(
@@ -139,8 +145,8 @@ class _Builder:
         if top is None:  # a tagged document, like `!!omap` or `!custom`
             return None
         if "title" in top:
-            self.title = r.text(top["title"], "title")
-        description = r.text(top["description"], "description") if "description" in top else ""
+            self.title = r.localized(top["title"], "title")
+        description = r.localized(top["description"], "description") if "description" in top else ""
         tags = self.words(top["tags"], "tags", "[security, infra]") if "tags" in top else ()
         triggers = self.triggers(top["triggers"]) if "triggers" in top else Triggers()
         intake = self.fields(top.get("fields"), "fields", {INTAKE})
@@ -251,7 +257,7 @@ class _Builder:
                 name = None
             elif name is not None:
                 known = self.known[name] = _Known(key, stage)
-        question = r.text(m["question"], f"{key}.question") if "question" in m else None
+        question = r.localized(m["question"], f"{key}.question") if "question" in m else None
         type_: str | None = "text"
         if "type" in m:
             type_ = r.text(m["type"], f"{key}.type")
@@ -263,7 +269,7 @@ class _Builder:
                 )
                 type_ = None
         extra: dict[str, Any] = {}
-        extra["choices"] = self.choices(node, m, key, type_)
+        extra["choices"], extra["choice_labels"] = self.choices(node, m, key, type_)
         if "pattern" in m:
             compiled = self.pattern(m["pattern"], f"{key}.pattern", type_)
             if compiled is not None:
@@ -288,7 +294,7 @@ class _Builder:
         extra.update(self.file_keys(m, key, type_))
         for optional_text in ("label", "help", "hint", "example"):
             if optional_text in m:
-                extra[optional_text] = r.text(m[optional_text], f"{key}.{optional_text}")
+                extra[optional_text] = r.localized(m[optional_text], f"{key}.{optional_text}")
         if "from_text" in m:
             extra["from_text"] = bool(r.boolean(m["from_text"], f"{key}.from_text"))
         if r.count() > before or name is None or question is None or type_ is None:
@@ -307,7 +313,12 @@ class _Builder:
             known.spec = spec
         return spec
 
-    def choices(self, node: Node, m: dict[str, Node], key: str, type_: str | None) -> tuple:
+    def choices(
+        self, node: Node, m: dict[str, Node], key: str, type_: str | None
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The stored values of a choice field, and what people read for each: `high`, or
+        `{value: high, label: {en: High, zh-CN: 高}}` (the value stays the same in every
+        language; the label is shown)."""
         r = self.r
         if "choices" not in m:
             if type_ == "choice":
@@ -316,7 +327,7 @@ class _Builder:
                     f"{key}.choices",
                     "a choice field needs its choices, like 'choices: [low, medium, high]'",
                 )
-            return ()
+            return (), ()
         if type_ is not None and type_ != "choice":
             r.report(
                 m["choices"],
@@ -324,25 +335,37 @@ class _Builder:
                 f"choices only apply to choice fields (this "
                 f"field's type is {type_}); set 'type: choice' or remove choices",
             )
-            return ()
+            return (), ()
         items = r.sequence(m["choices"], f"{key}.choices", "[low, medium, high]")
         if items is None:
-            return ()
+            return (), ()
         if not items:
             r.report(m["choices"], f"{key}.choices", "a choice field needs at least one choice")
         values: list[str] = []
+        labels: list[str] = []
         seen: set[str] = set()
         for i, item in enumerate(items):
-            # Choices are taken as written: unquoted `yes` or `1` is the choice 'yes' or '1'.
-            value = r.text(item, f"{key}.choices[{i}]")
+            where = f"{key}.choices[{i}]"
+            label = None
+            if isinstance(item, MappingNode):
+                c = r.mapping(item, where, CHOICE)
+                if c is None:
+                    continue
+                value = r.text(c["value"], f"{where}.value") if "value" in c else None
+                if "label" in c:
+                    label = r.localized(c["label"], f"{where}.label")
+            else:
+                # Choices are taken as written: unquoted `yes` or `1` is the choice 'yes' or '1'.
+                value = r.text(item, where)
             if value is None:
                 continue
             if value.casefold() in seen:
-                r.report(item, f"{key}.choices[{i}]", f"'{value}' is listed twice")
+                r.report(item, where, f"'{value}' is listed twice")
                 continue
             seen.add(value.casefold())
             values.append(value)
-        return tuple(values)
+            labels.append(label or value)
+        return tuple(values), tuple(labels) if labels != values else ()
 
     def pattern(self, node: Node, key: str, type_: str | None) -> tuple[str, Matcher] | None:
         """The pattern as written and the matcher that runs it, which no answer can stall."""
@@ -630,7 +653,7 @@ class _Builder:
                     )
                 elif step_id is not None:
                     seen[step_id] = key
-            title = r.text(m["title"], f"{key}.title") if "title" in m else None
+            title = r.localized(m["title"], f"{key}.title") if "title" in m else None
             role = "member"
             if "role" in m:
                 role = r.text(m["role"], f"{key}.role")
@@ -655,7 +678,7 @@ class _Builder:
                 )
             instructions = ""
             if "instructions" in m:
-                instructions = r.text(m["instructions"], f"{key}.instructions")
+                instructions = r.localized(m["instructions"], f"{key}.instructions")
             optional = r.boolean(m["optional"], f"{key}.optional") if "optional" in m else False
             when = self.condition(m["when"], f"{key}.when", {INTAKE}) if "when" in m else None
             if r.count() > before or step_id is None or title is None:

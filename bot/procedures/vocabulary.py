@@ -80,7 +80,8 @@ FIELD = Section(
         "type": "The kind of answer: " + ", ".join(FIELD_TYPES) + " (default: text).",
         "required": "Whether an answer is needed before the ticket opens (default: true).",
         "required_when": "Ask for (and require) this field only while a condition holds.",
-        "choices": "The allowed answers of a choice field.",
+        "choices": "The allowed answers of a choice field: each a value, or {value, label} "
+        "to show a label (per language) for a stored value.",
         "pattern": "A regular expression the answer must match (text, email, url, user).",
         "min": "The smallest allowed value (integer, number, duration).",
         "max": "The largest allowed value (integer, number, duration).",
@@ -99,6 +100,14 @@ FIELD = Section(
         "max_count": "A file field's most files.",
     },
     required=("name", "question"),
+)
+CHOICE = Section(
+    "choice",
+    {
+        "value": "What is stored for this choice: the same in every language.",
+        "label": "What people read for it, a text or one per language ({en: High, zh-CN: 高}).",
+    },
+    required=("value",),
 )
 CONDITION = Section(
     "condition",

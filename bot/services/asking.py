@@ -117,8 +117,8 @@ def ask(
     rows: list[tuple[Button, ...]] = []
     if spec.type == "choice":
         rows = [
-            (Button(data.label("choice", text=c), data.Choice(ticket.id, n, i).encode()),)
-            for i, c in enumerate(spec.choices)
+            (Button(data.label("choice", text=label), data.Choice(ticket.id, n, i).encode()),)
+            for i, (_, label) in enumerate(spec.labelled_choices)
         ]
     elif spec.type == "boolean":
         rows = [
@@ -210,7 +210,7 @@ def deliver(
     ctx.send(
         Reply(
             chat_id=pending.chat_id,
-            text=render(template, ticket=ticket, **context),
+            text=render(template, ctx.language_of_chat(pending.chat_id), ticket=ticket, **context),
             buttons=buttons,
             reply_to=ticket.message_id if ticket.chat_type != "private" else None,
             thread_id=ticket.thread_id,

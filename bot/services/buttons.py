@@ -226,6 +226,15 @@ def short_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:4]
 
 
+@dataclass(frozen=True)
+class PickLanguage(Codec):
+    """Under /language: the language to speak to this person (`auto`: their Telegram app's)."""
+
+    prefix: ClassVar[str] = "lang"
+    words: ClassVar[dict[str, re.Pattern[str]]] = {"code": re.compile(r"en|zh-CN|auto")}
+    code: str
+
+
 def label(kind: str, **context: object) -> str:
     """A button's words, from `chat/button.txt`."""
     return render("chat/button.txt", kind=kind, **context)
@@ -244,6 +253,7 @@ __all__ = [
     "Deflected",
     "NoComment",
     "PickField",
+    "PickLanguage",
     "Rate",
     "Reject",
     "SendFile",

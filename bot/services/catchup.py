@@ -88,7 +88,9 @@ def catchup(ctx: Ctx, args: str) -> None:
     groups = changes_for(ctx.session, user_id, after=cursor.last_event_id, upto=upto, now=ctx.now)
     store = ctx.procedures  # absent where only the words of the catch-up are wanted
     for group in groups:
-        group.procedure = store.load_or_none(group.procedure_id) if store is not None else None
+        group.procedure = (
+            store.load_or_none(group.procedure_id, ctx.lang) if store is not None else None
+        )
         group.tz = ctx.config.tz
     cursor.last_event_id = max(cursor.last_event_id, upto)
     cursor.updated_at = ctx.now

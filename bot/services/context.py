@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import Config
 from bot.domain.actors import Actor
+from bot.domain.languages import ENGLISH
 from bot.domain.procedure import Procedure
 from bot.domain.ticket import Moved, Refusal, Ticket
 from bot.procedures.errors import ProcedureError
@@ -24,6 +25,7 @@ from bot.procedures.store import ProcedureStore
 from bot.render import render
 from bot.services import audit
 from bot.services.buttons import Codec
+from bot.services.languages import chat_language
 from bot.services.messages import Button, Incoming, Outcome, Reply
 from bot.words import refusal as refusal_words
 
@@ -36,6 +38,8 @@ class Ctx:
     procedures: ProcedureStore
     knowledge_dir: Path
     outbox: list[Reply] = field(default_factory=list)
+    # The language of the person acting: what `say` answers them in.
+    lang: str = ENGLISH
 
     @property
     def now(self) -> datetime:
@@ -106,7 +110,7 @@ class Ctx:
             ticket,
             {"action": action, "reason": refusal.why.value, **refusal.data},
         )
-        self.say("chat/refused.html", reason=refusal_words(refusal, ticket.id))
+        self.say("chat/refused.html", reason=refusal_words(refusal, ticket.id, self.lang))
 
     def refuse_button(self, reason: str) -> Outcome:
         """A button press that cannot be acted on: audited, and a short toast says why."""
@@ -118,7 +122,7 @@ class Ctx:
         """Read the procedure file afresh; when it is broken, say so, tell the leads, keep
         the ticket as it is."""
         try:
-            return self.procedures.load(procedure_id)
+            return self.procedures.load(procedure_id, self.lang)
         except ProcedureError as error:
             problems = [str(p) for p in getattr(error, "problems", [])] or [str(error)]
             self.audit(
@@ -154,7 +158,7 @@ class Ctx:
             reply_to = self.incoming.message_id
         reply = Reply(
             chat_id=self.incoming.chat_id,
-            text=render(template, **context),
+            text=render(template, self.lang, **context),
             buttons=buttons,
             reply_to=reply_to,
             thread_id=self.incoming.thread_id,
@@ -170,11 +174,17 @@ class Ctx:
         return reply
 
     def notify_leads(self, template: str, **context: Any) -> None:
-        """Tell the leads: in the default team chat, else each lead privately."""
-        text = render(template, **context)
+        """Tell the leads: in the default team chat, else each lead privately; each in the
+        language of the chat it goes to."""
         targets = [self.config.chats[0].id] if self.config.chats else sorted(self.config.leads)
         for chat_id in targets:
+            text = render(template, self.language_of_chat(chat_id), **context)
             self.outbox.append(Reply(chat_id=chat_id, text=text, kind="leads"))
+
+    def language_of_chat(self, chat_id: int) -> str:
+        """Who reads a message sent to `chat_id`: a private chat is its person, in their
+        language; a team chat reads its own or the team's."""
+        return chat_language(self.session, self.config, chat_id)
 
 
 def toast(reason: str, **context: Any) -> Outcome:

@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session
 from bot.config import Config
 from bot.db.models import PendingQuestion
 from bot.domain.actors import SYSTEM
+from bot.domain.languages import reader_language
 from bot.domain.question import Kind
 from bot.domain.text import is_blank
 from bot.domain.ticket import Ticket
 from bot.procedures.store import ProcedureStore
-from bot.render import render
+from bot.render import render, speaking
 from bot.services import (
     approvals,
     asking,
@@ -30,6 +31,7 @@ from bot.services import (
     core_commands,
     inbox,
     intake,
+    language_command,
     outbox,
     question_buttons,
     records,
@@ -91,7 +93,9 @@ class Conversation:
                 replies=[
                     Reply(
                         chat_id=incoming.chat_id,
-                        text=_busy_text(),
+                        text=_busy_text(
+                            reader_language(None, incoming.language_code, self.config.language)
+                        ),
                         reply_to=None if incoming.is_private else incoming.message_id,
                     )
                 ],
@@ -143,6 +147,7 @@ class Conversation:
         tickets.install(self.registry)
         ticket_views.install(self.registry)
         steps.install(self.registry)
+        language_command.install(self.registry)
 
     # --- routing ----------------------------------------------------------------------------
 
@@ -162,7 +167,13 @@ class Conversation:
             config=self.config,
             procedures=self.procedures,
             knowledge_dir=self.knowledge_dir,
+            lang=reader_language(None, incoming.language_code, self.config.language),
         )
+        with speaking(ctx.lang):  # words rendered anywhere below are the reader's
+            return self._decide_as(ctx)
+
+    def _decide_as(self, ctx: Ctx) -> Outcome:
+        incoming = ctx.incoming
         user_id = incoming.user.user_id or 0
         if not self.config.is_member(user_id):
             if incoming.is_private or incoming.callback_data or _addressed(incoming):
@@ -185,7 +196,12 @@ class Conversation:
                 if incoming.callback_data
                 else None,
             )
-        self._remember(ctx)
+        ctx.lang = self._remember(ctx)
+        with speaking(ctx.lang):
+            return self._route(ctx)
+
+    def _route(self, ctx: Ctx) -> Outcome:
+        incoming = ctx.incoming
         if incoming.callback_data is not None:
             outcome = self._callback(ctx, incoming.callback_data)
         else:
@@ -194,11 +210,15 @@ class Conversation:
             outcome = Outcome()
         return Outcome(replies=[*ctx.outbox, *outcome.replies], toast=outcome.toast)
 
-    def _remember(self, ctx: Ctx) -> None:
-        """Who wrote, so `/assign N @them` knows them. Stored in the message's own transaction:
-        no process-wide memory that a rolled-back message could leave wrong."""
-        user = ctx.actor
-        records.remember_person(ctx.session, user.user_id, user.username, user.name, ctx.now)
+    def _remember(self, ctx: Ctx) -> str:
+        """Who wrote, so `/assign N @them` knows them; returns the language they read. Stored in
+        the message's own transaction: no process-wide memory that a rolled-back message could
+        leave wrong."""
+        user, code = ctx.actor, ctx.incoming.language_code
+        person = records.remember_person(
+            ctx.session, user.user_id, user.username, user.name, ctx.now, code
+        )
+        return reader_language(person.language, person.language_code, self.config.language)
 
     def _message(self, ctx: Ctx) -> Outcome | None:
         inc = ctx.incoming
@@ -299,5 +319,5 @@ def _strip_mention(text: str, username: str | None) -> str:
     return text.strip()
 
 
-def _busy_text() -> str:
-    return render("chat/busy.html")
+def _busy_text(lang: str) -> str:
+    return render("chat/busy.html", lang)

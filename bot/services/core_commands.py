@@ -32,7 +32,7 @@ def start(ctx: Ctx, args: str) -> None:
 
 
 def procedures(ctx: Ctx, args: str) -> None:
-    ctx.say("chat/procedures.html", summaries=ctx.procedures.summaries())
+    ctx.say("chat/procedures.html", summaries=ctx.procedures.summaries(ctx.lang))
 
 
 def new(ctx: Ctx, args: str) -> None:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from bot.db.models import PendingQuestion
 from bot.domain import gate, retro
-from bot.domain.fields import Accepted, parse_answer
+from bot.domain.fields import CHANGE_WORDS, CONFIRM_WORDS, Accepted, parse_answer
 from bot.domain.procedure import Procedure
 from bot.domain.question import Kind, Phase
 from bot.domain.ticket import Refused, Ticket
-from bot.render import render
+from bot.render import render, speaking
 from bot.services import (
     approvals,
     asking,
@@ -29,6 +29,7 @@ from bot.services.asking import fields_for
 from bot.services.audit import next_value
 from bot.services.context import Ctx
 from bot.services.messages import Button, Reply
+from bot.words import display
 
 # --- starting a ticket ----------------------------------------------------------------------
 
@@ -211,10 +212,10 @@ def answer(ctx: Ctx, ticket: Ticket, pending: PendingQuestion, text: str) -> Non
 
 
 def _answer_confirm(ctx: Ctx, ticket: Ticket, procedure: Procedure, text: str) -> None:
-    word = text.strip().lower().rstrip(".!")
-    if word in ("yes", "y", "ok", "confirm"):
+    word = text.strip().lower().rstrip(".!。！")
+    if word in CONFIRM_WORDS:
         confirm(ctx, ticket, procedure)
-    elif word in ("no", "n", "change"):
+    elif word in CHANGE_WORDS:
         asking.offer_changes(ctx, ticket, procedure)
     else:
         errors = asking.apply_named_values(ctx, ticket, procedure, text, Phase.INTAKE)
@@ -282,7 +283,8 @@ def choose(ctx: Ctx, ticket: Ticket, pending: PendingQuestion, index: int) -> st
         asking.ask(ctx, ticket, procedure, spec, phase, errors=[error], repeat=True)
         return None
     _after_answer(ctx, ticket, procedure, pending, phase, [])
-    return raw
+    # What the person pressed, in their words (a choice's label, yes or no in their language).
+    return display(spec, index == 1) if spec.type == "boolean" else spec.choice_label(raw)
 
 
 def skip(ctx: Ctx, ticket: Ticket, pending: PendingQuestion) -> None:
@@ -361,7 +363,21 @@ def announce(
     *,
     here: bool = False,
 ) -> None:
-    """Tell the team chat about a newly opened ticket, with buttons to take it."""
+    """Tell the team chat about a newly opened ticket, with buttons to take it, in the chat's
+    language (the procedure's texts too)."""
+    assert ticket.home_chat_id is not None
+    language = ctx.language_of_chat(ticket.home_chat_id)
+    if language != ctx.lang:
+        procedure = ctx.procedures.load_or_none(ticket.procedure_id, language) or procedure
+    with speaking(language):
+        if language != ctx.lang:
+            rows = asking.summary_rows(ctx, ticket, procedure)
+        _announce(ctx, ticket, procedure, rows, here=here)
+
+
+def _announce(
+    ctx: Ctx, ticket: Ticket, procedure: Procedure, rows: list[tuple[str, str]], *, here: bool
+) -> None:
     from bot.services import buttons as data
 
     assert ticket.home_chat_id is not None

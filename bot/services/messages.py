@@ -95,6 +95,8 @@ class Incoming:
     # What the message holds instead of text (sticker, location, poll, ...), which the bot does
     # not read; it says what it can take rather than staying silent.
     unread: str | None = None
+    # The person's app language as Telegram says it (`zh-hans`, `en`); the terminal's --language.
+    language_code: str | None = None
 
     @property
     def is_private(self) -> bool:

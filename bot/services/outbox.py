@@ -34,6 +34,7 @@ from bot.domain.actors import SYSTEM
 from bot.render import render
 from bot.services import audit, queues, records
 from bot.services.database import Database
+from bot.services.languages import chat_language
 from bot.services.messages import Attachment, Button, Delivered, Reply, StoredFile
 
 LEASE = timedelta(seconds=10)  # a live sender renews its claims; a dead one's run out soon
@@ -130,6 +131,10 @@ class Outbox:
     def __init__(self, db: Database, config: Config):
         self.db = db
         self.config = config
+
+    def chat_language(self, chat_id: int) -> str:
+        """The language of a team chat, for what the sender says to it (merged announcements)."""
+        return self.config.chat_language(chat_id)
 
     def owe(self, replies: Sequence[Reply], now: datetime) -> None:
         """Store `replies` as owed in a transaction of their own: for what the bot owes without
@@ -233,8 +238,18 @@ class Outbox:
             if self._leads_told_lately(session, row, now):
                 return
             person = session.get(Person, row.chat_id)  # a private chat's id is its person's
-            text = render("chat/undeliverable.html", who=person.name if person else None)
-            owe(session, [Reply(chat_id=c, text=text, kind="leads") for c in self._leads(row)], now)
+            who = person.name if person else None
+            told = [
+                Reply(
+                    chat_id=c,
+                    text=render(
+                        "chat/undeliverable.html", chat_language(session, self.config, c), who=who
+                    ),
+                    kind="leads",
+                )
+                for c in self._leads(row)
+            ]
+            owe(session, told, now)
 
         self.db.run(work)
 

@@ -154,18 +154,30 @@ def ticket_for_message(session: Session, chat_id: int, message_id: int) -> int |
 
 
 def remember_person(
-    session: Session, user_id: int, username: str | None, name: str, now: datetime
-) -> None:
-    """Remember who wrote, so `@username` finds them; a quiet row is not rewritten on every
-    message (last seen is kept to the hour)."""
+    session: Session,
+    user_id: int,
+    username: str | None,
+    name: str,
+    now: datetime,
+    language_code: str | None = None,
+) -> Person:
+    """Remember who wrote, so `@username` finds them and the sweep knows their language; a quiet
+    row is not rewritten on every message (last seen is kept to the hour)."""
     person = session.get(Person, user_id)
     handle = username.lower() if username else None
+    code = language_code[:35] if language_code else None
     if person is None:
-        session.add(Person(user_id=user_id, username=handle, name=name, last_seen_at=now))
+        person = Person(
+            user_id=user_id, username=handle, name=name, last_seen_at=now, language_code=code
+        )
+        session.add(person)
     elif (person.username, person.name) != (handle, name) or (
         now - person.last_seen_at >= SEEN_EVERY
     ):
         person.username, person.name, person.last_seen_at = handle, name, now
+    if person.language_code != code and code is not None:
+        person.language_code = code
+    return person
 
 
 def person_by_username(session: Session, username: str) -> Person | None:

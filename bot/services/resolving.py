@@ -12,7 +12,7 @@ from typing import Any
 from bot.domain.procedure import Procedure
 from bot.domain.question import Phase
 from bot.domain.ticket import Ticket
-from bot.render import render
+from bot.render import render, speaking
 from bot.services import knowledge, records, retro, satisfaction
 from bot.services.context import Ctx
 from bot.services.messages import Reply
@@ -59,7 +59,11 @@ def finish(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> None:
                 chat_id=ticket.chat_id,
                 ticket_id=ticket.id,
                 kind="notice",
-                text=render("chat/resolved_for_reporter.html", ticket=ticket),
+                text=render(
+                    "chat/resolved_for_reporter.html",
+                    ctx.language_of_chat(ticket.chat_id),
+                    ticket=ticket,
+                ),
             )
         )
     satisfaction.ask(ctx, ticket)
@@ -72,6 +76,10 @@ def _write_article(
         k: v for k, v in records.values_of(ctx.session, ticket.id).items() if k not in answers
     }
     steps = sorted(records.steps_done(ctx.session, ticket.id).values(), key=lambda s: s.done_at)
-    return knowledge.write_article(
-        ctx, ticket=ticket, procedure=procedure, values=values, resolution=answers, steps=steps
-    )
+    # An article is the team's: its headings, labels and values in the team's language.
+    team = ctx.config.language
+    procedure = ctx.procedures.load_or_none(ticket.procedure_id, team) or procedure
+    with speaking(team):
+        return knowledge.write_article(
+            ctx, ticket=ticket, procedure=procedure, values=values, resolution=answers, steps=steps
+        )

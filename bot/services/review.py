@@ -28,7 +28,7 @@ from bot.domain.comparison import MIN_TICKETS, RESAMPLES, SEED
 from bot.domain.procedure import Procedure
 from bot.domain.text import readable
 from bot.procedures.store import ProcedureStore
-from bot.render import render
+from bot.render import current_language, render
 from bot.services import audit, comparison, records, stats
 from bot.services.buttons import Codec
 from bot.services.context import Ctx, Registry
@@ -154,7 +154,7 @@ def _procedure(procedures: ProcedureStore | None, procedure_id: str | None) -> P
     # Removed or broken since: the trail still reads, by names made readable.
     if procedures is None or not procedure_id:
         return None
-    return procedures.load_or_none(procedure_id)
+    return procedures.load_or_none(procedure_id, current_language())  # the reader's
 
 
 def timeline(

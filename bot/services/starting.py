@@ -19,7 +19,7 @@ def start(ctx: Ctx, text: str, command: str | None) -> None:
         if procedure is not None:
             intake.create_ticket(ctx, procedure, text, ctx.incoming.message_id)
         return
-    matches = ctx.procedures.match(text) if text else []
+    matches = ctx.procedures.match(text, ctx.lang) if text else []
     if len(matches) == 1:
         procedure = ctx.procedure(matches[0].id)
         if procedure is not None:
@@ -31,25 +31,25 @@ def start(ctx: Ctx, text: str, command: str | None) -> None:
 def by_command(ctx: Ctx, command: str):
     """The procedure `/new <command>` names; a broken one is reported like at any step."""
     try:
-        return ctx.procedures.by_command(command)
+        return ctx.procedures.by_command(command, ctx.lang)
     except ProcedureError as error:
         return ctx.procedure(error.procedure_id or command)
 
 
 def names_a_procedure(ctx: Ctx, command: str) -> bool:
     try:
-        return ctx.procedures.by_command(command) is not None
+        return ctx.procedures.by_command(command, ctx.lang) is not None
     except ProcedureError:
         return True  # it exists but is broken: _start says so
 
 
 def offer_procedures(ctx: Ctx, text: str, candidates: list[str]) -> None:
-    options = candidates or [s.id for s in ctx.procedures.summaries() if s.valid]
+    options = candidates or [s.id for s in ctx.procedures.summaries(ctx.lang) if s.valid]
     if not options:
         ctx.say("chat/no_procedures.html")
         ctx.notify_leads("chat/no_procedures_leads.html")
         return
-    titles = {s.id: s.title for s in ctx.procedures.summaries()}
+    titles = {s.id: s.title for s in ctx.procedures.summaries(ctx.lang)}
     offered = tuple(options[:20])
     pending = records.store_pending(
         ctx.session,
@@ -81,7 +81,7 @@ def offer_procedures(ctx: Ctx, text: str, candidates: list[str]) -> None:
 def choose_typed(ctx: Ctx, pending: PendingQuestion, text: str) -> None:
     options = pending.payload.options
     word = text.strip().lower()
-    titles = {s.id: s.title.lower() for s in ctx.procedures.summaries()}
+    titles = {s.id: s.title.lower() for s in ctx.procedures.summaries(ctx.lang)}
     chosen = None
     if word.isascii() and word.isdigit() and 1 <= int(word) <= len(options):
         chosen = options[int(word) - 1]

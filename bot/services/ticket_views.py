@@ -68,7 +68,7 @@ def show(ctx: Ctx, args: str) -> None:
 
 def render_ticket(ctx: Ctx, ticket: Ticket) -> None:
     try:
-        procedure = ctx.procedures.load(ticket.procedure_id)
+        procedure = ctx.procedures.load(ticket.procedure_id, ctx.lang)
     except Exception:  # a broken procedure must not hide the ticket itself
         procedure = None
     values = records.values_of(ctx.session, ticket.id)

@@ -270,7 +270,9 @@ async def _post_init(application: Application) -> None:
     services = application.bot_data["services"]
     for scoped in scoped_menus(services.conversation, services.config.leads):
         try:
-            await bot.set_my_commands(scoped.commands, scope=scoped.scope)
+            await bot.set_my_commands(
+                scoped.commands, scope=scoped.scope, language_code=scoped.language_code
+            )
         except TelegramError as e:  # a lead who never wrote to the bot has no chat yet
             log.warning("could not register the %s command list: %s", scoped.scope.type, e)
     log.info("connected to Telegram as @%s", bot.username)

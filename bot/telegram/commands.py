@@ -8,7 +8,7 @@ has, so a lead's own chat scope wins over the one for all private chats.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from telegram import (
@@ -20,7 +20,8 @@ from telegram import (
     BotCommandScopeDefault,
 )
 
-from bot.render import render
+from bot.domain.languages import LANGUAGES
+from bot.render import render, speaking
 
 # The menu of an engine that offers none (a test double): these names, described in the words
 # of chat/commands.txt. Telegram allows lower-case names of up to 32 characters and
@@ -70,13 +71,26 @@ def menu(conversation: Any) -> list[BotCommand]:
 class ScopedMenu:
     scope: BotCommandScope
     commands: list[BotCommand]
+    # Telegram shows a menu with a language code to people whose app is in that language
+    # (`zh`), and the one without to everyone else.
+    language_code: str | None = None
 
 
 def scoped_menus(conversation: Any, leads: frozenset[int]) -> list[ScopedMenu]:
-    """Every menu to register, the default first; an engine without scoped menus (a test
-    double) gets its one list as the default, as before."""
+    """Every menu to register, the default first (in the language being spoken: the team's),
+    then each scope again in every language sopbot speaks; an engine without scoped menus (a
+    test double) gets its one list as the default, as before."""
     if not callable(getattr(conversation, "menu", None)):
         return [ScopedMenu(BotCommandScopeDefault(), menu(conversation))]
+    menus = _scoped(conversation, leads)
+    for language in LANGUAGES:
+        with speaking(language):
+            code = language.split("-")[0]
+            menus += [replace(m, language_code=code) for m in _scoped(conversation, leads)]
+    return menus
+
+
+def _scoped(conversation: Any, leads: frozenset[int]) -> list[ScopedMenu]:
     members = _valid(conversation.menu(lead=False, group=False))
     menus = [
         ScopedMenu(BotCommandScopeDefault(), members),

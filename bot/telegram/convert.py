@@ -38,6 +38,7 @@ def from_message(
         reply_to_bot=bool(replied and replied.from_user and replied.from_user.id == bot_id),
         mentions_bot=mentions_bot(message, bot_id=bot_id, bot_username=bot_username),
         bot_username=bot_username,
+        language_code=message.from_user.language_code,
     )
 
 
@@ -58,6 +59,7 @@ def from_callback(query: CallbackQuery, *, bot_username: str, now: datetime) -> 
         if isinstance(message, Message) and message.text
         else None,
         bot_username=bot_username,
+        language_code=query.from_user.language_code,
     )
 
 

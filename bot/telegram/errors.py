@@ -17,6 +17,7 @@ from telegram.error import Conflict, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.config import Config
+from bot.domain.languages import ENGLISH, reader_language
 from bot.render import render
 from bot.services.database import DatabaseBusy
 from bot.services.inbox import TryLater
@@ -108,7 +109,9 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     busy = isinstance(error, DatabaseBusy)
     await _tell_person(
-        update, context, render("telegram/busy.html" if busy else "telegram/sorry.html")
+        update,
+        context,
+        render("telegram/busy.html" if busy else "telegram/sorry.html", _language(update, context)),
     )
     if not isinstance(error, DatabaseBusy):
         await report_to_leads(context, _who(update), error)
@@ -146,8 +149,24 @@ async def report_to_leads(
     summary = redact(summary, secrets_of(config.telegram.token))
     if len(summary) > 300:
         summary = summary[:299] + "…"
-    text = render("telegram/report.html", who=who, error=summary)
-    await _owe(context, [Reply(chat_id=c, text=text, kind="leads") for c in leads_chats(config)])
+    told = [
+        Reply(
+            chat_id=c,
+            text=render("telegram/report.html", config.chat_language(c), who=who, error=summary),
+            kind="leads",
+        )
+        for c in leads_chats(config)
+    ]
+    await _owe(context, told)
+
+
+def _language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    """The language of the person whose update failed, as their Telegram app says it (the
+    database, which knows their choice, may be what failed)."""
+    config: Config | None = getattr(context.bot_data.get("services"), "config", None)
+    default = config.language if config is not None else ENGLISH
+    user = update.effective_user
+    return reader_language(None, user.language_code if user else None, default)
 
 
 async def _owe(context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> None:

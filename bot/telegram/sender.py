@@ -29,7 +29,7 @@ from typing import Protocol
 from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
-from bot.render import render
+from bot.render import render, speaking
 from bot.services import buttons as data
 from bot.services.messages import Button, Reply
 from bot.services.outbox import GIVE_UP_AFTER, Owed, Sent
@@ -52,6 +52,7 @@ class OutboxPort(Protocol):
     def release(self, owed: Sequence[Owed]) -> None: ...
     def renew(self, ids: Sequence[int], now: datetime) -> None: ...
     def refused(self, owed: Owed, error: str, now: datetime) -> None: ...
+    def chat_language(self, chat_id: int) -> str: ...
 
 
 class OutboxSender:
@@ -165,7 +166,11 @@ class OutboxSender:
     async def _send(self, batch: list[Owed], done: list[Sent]) -> bool:
         """Send one message (or several announcements as one); False when it must wait."""
         first = batch[0]
-        reply = first.reply if len(batch) == 1 else _merge(batch)
+        reply = (
+            first.reply
+            if len(batch) == 1
+            else _merge(batch, self.outbox.chat_language(first.reply.chat_id))
+        )
         now = self.clock()
         try:
             messages = await send_reply(self.bot, reply)
@@ -248,15 +253,18 @@ def _merged(owed: list[Owed]) -> list[list[Owed]]:
     return batches
 
 
-def _merge(batch: list[Owed]) -> Reply:
+def _merge(batch: list[Owed], language: str) -> Reply:
     """Several announcements for one group as one message."""
     numbers = [o.reply.ticket_id for o in batch if o.reply.ticket_id is not None]
     first = batch[0].reply
-    text = render("chat/announcements.html", numbers=numbers, texts=[o.reply.text for o in batch])
-    buttons = tuple(
-        (Button(data.label("show_ticket", number=n), data.ShowTicket(n).encode()),)
-        for n in numbers[:MERGED_BUTTONS]
-    )
+    with speaking(language):  # the group's, as each announcement in it already is
+        text = render(
+            "chat/announcements.html", numbers=numbers, texts=[o.reply.text for o in batch]
+        )
+        buttons = tuple(
+            (Button(data.label("show_ticket", number=n), data.ShowTicket(n).encode()),)
+            for n in numbers[:MERGED_BUTTONS]
+        )
     return Reply(
         chat_id=first.chat_id,
         text=text,

@@ -38,6 +38,7 @@ class Terminal:
         config_file: Path,
         user: str | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        language: str | None = None,  # `--language`
     ):
         config = load_config(str(config_file))
         self.leads_given = bool(config.leads)
@@ -45,7 +46,12 @@ class Terminal:
         self.services = Services(terminal_config(config, self.user))
         self.out = io.StringIO()
         self.chat = TerminalChat(
-            self.services, user=self.user, chat_id=None, out=self.out, clock=clock
+            self.services,
+            user=self.user,
+            chat_id=None,
+            out=self.out,
+            clock=clock,
+            language=language,
         )
 
     def welcome(self) -> str:

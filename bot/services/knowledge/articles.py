@@ -20,6 +20,7 @@ from sqlalchemy import Row, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import Article
+from bot.domain.languages import ENGLISH
 from bot.domain.procedure import Procedure
 from bot.knowledge import frontmatter
 from bot.knowledge.article import (
@@ -134,6 +135,7 @@ def write_article(
         data,
         template=procedure.knowledge.template,
         templates_dir=Path(ctx.config.procedures_dir) / "templates",
+        language=ctx.config.language,
     )
     raw = built.text.encode()
     sha = hashlib.sha256(raw).hexdigest()
@@ -321,7 +323,7 @@ def _free_path(
     return free_path(base, ticket.id, names, taken)
 
 
-def write_index(session: Session, knowledge_dir: Path) -> None:
+def write_index(session: Session, knowledge_dir: Path, language: str = ENGLISH) -> None:
     """Regenerate `index.md` (every article, grouped by procedure); written only if it changed."""
     base = Path(knowledge_dir)
     rows = session.execute(
@@ -342,7 +344,8 @@ def write_index(session: Session, knowledge_dir: Path) -> None:
                 ),
             )
             for name, entries in sorted(groups.items(), key=lambda g: (g[0] == "", g[0]))
-        ]
+        ],
+        language,
     )
     target = base / INDEX_FILE
     data = built.encode()

@@ -21,6 +21,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import Article, Setting
+from bot.domain.languages import ENGLISH
 from bot.knowledge import frontmatter
 from bot.knowledge.record import (
     INDEXED_KEYS,
@@ -60,7 +61,9 @@ class _File:
     size: int
 
 
-def reindex(session: Session, knowledge_dir: Path, now: datetime) -> ReindexReport:
+def reindex(
+    session: Session, knowledge_dir: Path, now: datetime, language: str = ENGLISH
+) -> ReindexReport:
     """Bring `kb_articles` and the index in line with the files: added, edited, removed.
 
     A file whose modification time is unchanged is not read; one whose time changed is read
@@ -70,12 +73,12 @@ def reindex(session: Session, knowledge_dir: Path, now: datetime) -> ReindexRepo
     files = _scan(base)
     report = _reindex(session, base, files, now)
     _remember(session, files)
-    write_index(session, base)
+    write_index(session, base, language)  # the team's
     return report
 
 
 def refresh_if_changed(
-    session: Session, knowledge_dir: Path, now: datetime
+    session: Session, knowledge_dir: Path, now: datetime, language: str = ENGLISH
 ) -> ReindexReport | None:
     """Reindex only if any file was added, removed or touched since the last scan.
 
@@ -89,7 +92,7 @@ def refresh_if_changed(
         return None
     report = _reindex(session, base, files, now)
     _remember(session, files)
-    write_index(session, base)
+    write_index(session, base, language)  # the team's
     return report
 
 

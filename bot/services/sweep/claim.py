@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from bot.config import Config
 from bot.domain import reminders as rules
+from bot.render import speaking
+from bot.services.languages import chat_language
 from bot.services.sweep import digests, queries
 from bot.services.sweep.escalation import Owed
 from bot.services.sweep.report import SweepReport
@@ -54,7 +56,8 @@ def claim_due(
     for chat_id, tickets in by_chat.items():
         tickets.sort(key=lambda t: (t.due_at, t.id))
         # Tickets beyond one message stay due and lead the next sweep's digest.
-        digest = digests.compose(chat_id, tickets, plans, now)
+        with speaking(chat_language(session, config, chat_id)):  # the chat's readers'
+            digest = digests.compose(chat_id, tickets, plans, now)
         if digest is not None:
             composed.append(digest)
     if not dry_run:

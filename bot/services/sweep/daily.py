@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot.config import Config
 from bot.db.models import Reminder
 from bot.domain import reminders as rules
-from bot.render import render
+from bot.render import render, speaking
 from bot.services import outbox
 from bot.services.database import Database
 from bot.services.messages import Reply
@@ -38,17 +39,8 @@ def owe_daily_plans(
             # The default chat also holds tickets started privately (no home chat).
             tickets = queries.active_tickets(session, chat.id, homeless=index == 0)
             daily = rules.daily_plan(tickets, now, tz)
-            text = render(
-                "reminders/daily_plan.html",
-                plan=daily,
-                overdue=[line(t, now) for t in daily.overdue[:DIGEST_LIMIT]],
-                due_today=[
-                    line(t, now) | {"due": t.due_at.astimezone(tz)}
-                    for t in daily.due_today[:DIGEST_LIMIT]
-                ],
-                more_overdue=max(0, len(daily.overdue) - DIGEST_LIMIT),
-                more_due_today=max(0, len(daily.due_today) - DIGEST_LIMIT),
-            )
+            text = _plan(config.chat_language(chat.id), daily, now, tz)
+            ticket_ids = tuple(t.id for t in tickets)
             ticket_ids = tuple(t.id for t in tickets)
             if dry_run:
                 report.sent.append(Sent(chat.id, "daily", ticket_ids, text))
@@ -107,3 +99,19 @@ def claim(
         .returning(Reminder.id)
     ).scalar()
     return claimed is not None
+
+
+def _plan(language: str, daily: rules.DailyPlan, now: datetime, tz: ZoneInfo) -> str:
+    """The daily plan in the chat's language."""
+    with speaking(language):
+        return render(
+            "reminders/daily_plan.html",
+            plan=daily,
+            overdue=[line(t, now) for t in daily.overdue[:DIGEST_LIMIT]],
+            due_today=[
+                line(t, now) | {"due": t.due_at.astimezone(tz)}
+                for t in daily.due_today[:DIGEST_LIMIT]
+            ],
+            more_overdue=max(0, len(daily.overdue) - DIGEST_LIMIT),
+            more_due_today=max(0, len(daily.due_today) - DIGEST_LIMIT),
+        )

@@ -10,8 +10,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.domain import reminders as rules
+from bot.domain.languages import ENGLISH
 from bot.domain.ticket import Ticket
-from bot.render import TELEGRAM_LIMIT, render
+from bot.render import TELEGRAM_LIMIT, current_language, render, speaking
 from bot.services import buttons as data
 from bot.services import outbox
 from bot.services.messages import Button, Reply
@@ -32,6 +33,7 @@ class Digest:
     plans: dict[int, rules.Plan]
     text: str
     late: dict[int, str]  # ticket id -> "2h 10m late", as the digest says it
+    language: str = ENGLISH  # the chat's, which its buttons speak too
 
     @property
     def ticket_ids(self) -> tuple[int, ...]:
@@ -58,12 +60,24 @@ def compose(
         text = render("reminders/digest.html", tickets=lines[:count], more=len(due) - count)
         if len(text) <= TELEGRAM_LIMIT:
             late = {item["id"]: item["late"] for item in lines[:count]}
-            return Digest(chat_id, listed, {t.id: plans[t.id] for t in listed}, text, late)
+            return Digest(
+                chat_id,
+                listed,
+                {t.id: plans[t.id] for t in listed},
+                text,
+                late,
+                current_language(),
+            )
         count -= 5
     return None
 
 
-def _buttons(tickets: list[Ticket]) -> tuple[tuple[Button, ...], ...]:
+def _buttons(tickets: list[Ticket], language: str) -> tuple[tuple[Button, ...], ...]:
+    with speaking(language):
+        return _rows(tickets)
+
+
+def _rows(tickets: list[Ticket]) -> tuple[tuple[Button, ...], ...]:
     # Two of the three labels are the same on every row: rendered once, not once a ticket.
     snooze, show = data.label("snooze"), data.label("show")
     return tuple(
@@ -89,7 +103,12 @@ def owe(
     rows = outbox.owe(
         session,
         [
-            Reply(chat_id=d.chat_id, text=d.text, buttons=_buttons(d.tickets), kind="digest")
+            Reply(
+                chat_id=d.chat_id,
+                text=d.text,
+                buttons=_buttons(d.tickets, d.language),
+                kind="digest",
+            )
             for d in digests
         ],
         now,

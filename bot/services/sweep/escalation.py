@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from bot.config import Config
 from bot.domain.ticket import Ticket
-from bot.render import render
+from bot.render import render, speaking
 from bot.services import buttons as data
 from bot.services import outbox
+from bot.services.languages import chat_language
 from bot.services.messages import Button, Reply
 from bot.services.sweep import queries
 from bot.services.sweep.lines import line
@@ -53,32 +54,33 @@ def escalate(
     if not owed:
         return
     recipients = targets(config)
-    names = {c.id: c.name for c in config.chats}
-    items = [
-        line(o.ticket, now)
-        | {"level": o.level, "chat": names.get(o.chat_id), "reminders": o.reminders}
-        for o in owed
-    ]
-    text = render("reminders/escalation.html", tickets=items)
     ticket_ids = tuple(o.ticket.id for o in owed)
     report.escalated += len(owed)
+    # Each recipient reads it in its own language: composed once per language.
+    language_of = {c: chat_language(session, config, c) for c in recipients}
+    said = {
+        lang: _compose(config, owed, ticket_ids, now, lang)
+        for lang in {*language_of.values()} or {config.language}
+    }
     if dry_run:
-        report.sent += [Sent(chat, "escalation", ticket_ids, text) for chat in recipients]
+        report.sent += [
+            Sent(c, "escalation", ticket_ids, said[language_of[c]][0]) for c in recipients
+        ]
         return
     if not recipients:
         log.warning("escalation owed but no team chat or lead is configured; recorded only")
-    buttons = tuple(
-        (Button(data.label("show_ticket", number=n), data.Chase("sh", n).encode()),)
-        for n in ticket_ids[:ESCALATION_BUTTONS]
-    )
     rows = outbox.owe(
         session,
-        [Reply(chat_id=c, text=text, buttons=buttons, kind="escalation") for c in recipients],
+        [
+            Reply(chat_id=c, text=text, buttons=buttons, kind="escalation")
+            for c in recipients
+            for text, buttons in [said[language_of[c]]]
+        ],
         now,
     )
     session.flush()  # the outbox ids, so `sopbot sweep` can follow its messages
     report.sent += [
-        Sent(chat, "escalation", ticket_ids, text, row.id)
+        Sent(chat, "escalation", ticket_ids, said[language_of[chat]][0], row.id)
         for chat, row in zip(recipients, rows, strict=True)
     ]
     told = sorted((o.ticket.id, o.level) for o in owed)
@@ -114,3 +116,21 @@ def escalate(
             for o in owed
         ],
     )
+
+
+def _compose(
+    config: Config, owed: list[Owed], ticket_ids: tuple[int, ...], now: datetime, language: str
+) -> tuple[str, tuple[tuple[Button, ...], ...]]:
+    """The escalation's text and buttons in one language."""
+    names = {c.id: c.name for c in config.chats}
+    with speaking(language):
+        items = [
+            line(o.ticket, now)
+            | {"level": o.level, "chat": names.get(o.chat_id), "reminders": o.reminders}
+            for o in owed
+        ]
+        buttons = tuple(
+            (Button(data.label("show_ticket", number=n), data.Chase("sh", n).encode()),)
+            for n in ticket_ids[:ESCALATION_BUTTONS]
+        )
+        return render("reminders/escalation.html", tickets=items), buttons

@@ -1,0 +1,1 @@
+"""Locale data (Babel's CLDR) for what templates format: dates, numbers, units."""
