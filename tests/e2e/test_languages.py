@@ -65,7 +65,7 @@ def test_a_whole_ticket_in_chinese_from_first_message_to_close(
     _, shown = bot.press(member, me, question["message_id"], buttons(question)["确认"])
     assert "工单 #1 已创建" in texts(to(me, shown))
     # The team chat reads the announcement in the team's language, the procedure's texts too.
-    (announcement,) = to(team_chat, shown)
+    (announcement,) = [r for r in to(team_chat, shown) if "reported by" in r["text"]]
     assert "Access request, reported by 小明" in announcement["text"]
     assert "Access level: read" in announcement["text"]
     assert {"Assign to me", "Steps", "Show"} <= set(buttons(announcement))
@@ -73,10 +73,17 @@ def test_a_whole_ticket_in_chinese_from_first_message_to_close(
     shown = bot.say(member, me, "/show 1")
     assert "状态：待处理" in texts(shown) and "系统：Grafana" in texts(shown)
 
+    # The approver named in the request is asked in the team chat, in the team's language; the
+    # reporter hears the approval in theirs.
+    (asked,) = [m for m in bot.server.sent(team_chat["id"]) if "your approval" in m["text"]]
+    _, shown = bot.press(lead, team_chat, asked["message_id"], buttons(asked)["✅ Approve #1"])
+    assert "is approved by Lena" in texts(to(team_chat, shown))
+    assert CJK.search(texts(to(me, shown)))
+
     checklist = last_with_buttons(
         bot.press(lead, team_chat, announcement["message_id"], buttons(announcement)["Steps"])[1]
     )
-    for step in ("Approval recorded", "Access granted", "The person confirmed it works"):
+    for step in ("Access granted", "The person confirmed it works"):
         _, shown = bot.press(
             lead, team_chat, checklist["message_id"], buttons(checklist)[f"Done: {step}"]
         )

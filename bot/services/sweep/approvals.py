@@ -16,10 +16,11 @@ from bot.domain import reminders as rules
 from bot.domain.actors import SYSTEM
 from bot.domain.procedure import Procedure, Step
 from bot.domain.ticket import Ticket
-from bot.render import render
+from bot.render import render, speaking
 from bot.services import audit, outbox, records
 from bot.services.approvals import approvers_of, decision_buttons, reachable
 from bot.services.database import Database
+from bot.services.languages import chat_language
 from bot.services.messages import Button, Reply
 from bot.services.sweep import queries
 from bot.services.sweep.escalation import targets
@@ -68,10 +69,14 @@ def chase_approvals(
                         )
                 if not dry_run:
                     req.remind_at = now + cadence_for(ticket.procedure_id).remind_every
-        replies = [_reminder(user_id, items, report) for user_id, items in waiting.items()]
+        replies = []
+        for user_id, items in waiting.items():
+            with speaking(chat_language(session, config, user_id)):
+                replies.append(_reminder(user_id, items, report))
         if expired:
-            text = render("reminders/approvals_expired.html", tickets=expired)
             for chat in targets(config):
+                lang = chat_language(session, config, chat)
+                text = render("reminders/approvals_expired.html", lang, tickets=expired)
                 replies.append(Reply(chat_id=chat, text=text, kind="escalation"))
                 report.sent.append(Sent(chat, "escalation", tuple(t.id for t in expired), text))
             report.escalated += len(expired)
