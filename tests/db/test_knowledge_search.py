@@ -9,12 +9,12 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from bot.db.models import Article, Setting
 from bot.knowledge.text import fold
 from bot.services import knowledge
-from bot.services.knowledge import reindexing
+from bot.services.knowledge import reindexing, search_index
 from bot.services.knowledge.search_index import Entry
 from tests.helpers.knowledge import (
     NETWORK,
@@ -209,3 +209,18 @@ def test_an_index_cut_the_old_way_is_rebuilt_at_the_next_refresh(db, kdir, now):
 
 def old_words(text: str) -> str:
     return " ".join(re.findall(r"[^\W_]+", fold(text)))
+
+
+def test_counts_taken_from_the_database_statistics_rank_as_exact_counts_do(
+    db, kdir, now, monkeypatch
+):
+    chinese_base(db, kdir, now)
+    small_base(db, kdir, now)
+    asked = ["printer toner", "打印机 toner", "证书", "vpn 断开", "print"]
+    told = ["三楼的打印机又卡纸了", "The printer on the 3rd floor jams all the time"]
+    before = [search(db, q) for q in asked] + [suggest(db, m) for m in told]
+    with db.transaction() as session:  # PostgreSQL now knows each word's share of the articles
+        session.execute(text("ANALYZE kb_articles"))
+    monkeypatch.setattr(search_index, "ESTIMATE_FROM", 1)  # ... and uses it for every word
+    after = [search(db, q) for q in asked] + [suggest(db, m) for m in told]
+    assert after == before and all(before)
