@@ -74,8 +74,9 @@ class Stats:
 
 
 def equal_weights(terms: list[Term]) -> dict[str, float]:
-    """Every word of a /kb query counts the same."""
-    return {t.word: 1.0 for t in terms}
+    """Every word of a /kb query counts the same; the pairs cut from a Chinese word share its
+    weight, so "打印机 toner" counts the two words alike."""
+    return {t.word: t.share for t in terms}
 
 
 @dataclass(frozen=True)

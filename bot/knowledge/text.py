@@ -1,8 +1,11 @@
 """Words for the search index: one normaliser for indexing, querying and scoring.
 
 Text is folded (lower case, accents removed, compatibility forms unified) and cut into runs of
-letters and digits. The database index is fed these same words on SQLite and PostgreSQL, so a
-query matches the same articles on both, whatever the database's locale.
+letters and digits. Chinese and Japanese are written without spaces between words, so a run of
+Han or kana characters is cut into overlapping pairs ("打印机" -> "打印 印机 机", the last character
+alone too): a word of two or more characters is then a phrase of consecutive pairs, and one
+character is the start of a token. The database index is fed these same words on SQLite and
+PostgreSQL, so a query matches the same articles on both, whatever the database's locale.
 """
 
 from __future__ import annotations
@@ -14,10 +17,25 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
+# Han ideographs (with their extensions and compatibility forms) and kana: scripts written
+# without spaces, whose runs are cut into pairs. Not Hangul: Korean puts spaces between words.
+_CJK = (
+    "\u3005\u3007\u3041-\u3096\u309d-\u309f\u30a1-\u30fa\u30fc-\u30ff\u3400-\u4dbf"
+    "\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+)
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+_CJK_RUN = re.compile(f"[{_CJK}]+")
 _WORD = re.compile(r"[^\W_]+")
+# A run of CJK characters, or a run of other letters and digits: "hp打印机" is "hp" and "打印机".
+_TOKEN = re.compile(f"[{_CJK}]+|[^\\W_{_CJK}]+")
+_LETTER = f"[^\\W_{_CJK}]"  # what continues a word of other scripts; CJK characters end it
 MAX_WORD = 64  # longer runs are hashes or base64, not words anyone searches for
 MAX_INDEXED_WORDS = 50_000  # keeps a huge hand-written file inside PostgreSQL's tsvector limit
 MAX_QUERY_TERMS = 12
+MAX_QUERY_PAIRS = 16  # a Chinese sentence gives a pair per character: more room, counted apart
+# Which way `words` cuts text. The index holds words cut this way; when it changes, every
+# article's index entry is rebuilt (`bot.services.knowledge.reindexing`).
+WORDS_VERSION = "2 cjk-pairs"
 PREFIX_FROM = 3  # terms this long also match longer words: "print" finds "printer"
 
 # Letters NFKD leaves alone but that people type without the mark.
@@ -40,6 +58,12 @@ _STOPWORD_TEXT = """
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
+# Chinese particles and pronouns: a query pair holding one ("的打" in "的打印机") is mostly a join
+# of two words, and a lone one is in every article.
+CJK_STOP_CHARACTERS = frozenset(
+    "的了吗呢吧啊呀嘛我你您他她它们是在和与及也都就这那个请把被给很还又"
+)
+
 
 def fold(text: str) -> str:
     """Lower case without accents: "Crème Brûlée" -> "creme brulee"."""
@@ -57,9 +81,36 @@ def _combining_marks() -> re.Pattern[str]:
 
 
 def words(text: str) -> list[str]:
-    """The folded words of `text`, in order, as the index stores them."""
-    found = [w for w in _WORD.findall(fold(text)) if len(w) <= MAX_WORD]
+    """The folded words of `text`, in order, as the index stores them (CJK runs as pairs)."""
+    folded = fold(text)
+    if _CJK_CHAR.search(folded) is None:
+        found = [w for w in _WORD.findall(folded) if len(w) <= MAX_WORD]
+        return found[:MAX_INDEXED_WORDS]
+    found = []
+    for run in _TOKEN.findall(folded):
+        if is_cjk(run):
+            found.extend(pairs(run))
+            found.append(run[-1])
+        elif len(run) <= MAX_WORD:
+            found.append(run)
     return found[:MAX_INDEXED_WORDS]
+
+
+def word_count(text: str) -> int:
+    """Words in `text` as a person counts them: those between spaces, and in Chinese or
+    Japanese, written without spaces, about one word per two characters."""
+    runs = _CJK_RUN.findall(text)
+    return len(text.split()) + sum(max(len(run) // 2 - 1, 0) for run in runs)
+
+
+def is_cjk(run: str) -> bool:
+    """Whether a run cut by `words` is of Han or kana characters."""
+    return _CJK_CHAR.match(run) is not None
+
+
+def pairs(run: str) -> list[str]:
+    """Overlapping pairs of characters: "打印机" -> ["打印", "印机"]; none for one character."""
+    return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
 def index_text(text: str) -> str:
@@ -69,12 +120,24 @@ def index_text(text: str) -> str:
 
 @dataclass(frozen=True)
 class Term:
-    """One word of a query; `prefix` terms also match words that start with them."""
+    """One word of a query; `prefix` terms also match words that start with them.
+
+    A CJK term is a pair of characters (or one character alone) and is found anywhere inside a
+    run of CJK text; `share` is its part of the query word it was cut from, so "打印机" (two
+    pairs) weighs as much in a /kb query as "printer".
+    """
 
     word: str
     prefix: bool
+    share: float = 1.0
+
+    @property
+    def cjk(self) -> bool:
+        return is_cjk(self.word)
 
     def matches(self, word: str) -> bool:
+        if self.cjk:
+            return self.word in word
         return word.startswith(self.word) if self.prefix else word == self.word
 
     @property
@@ -88,20 +151,46 @@ class Term:
 
 @lru_cache(maxsize=4096)
 def _term_pattern(word: str, prefix: bool) -> re.Pattern[str]:
-    end = "" if prefix else r"(?![^\W_])"
-    return re.compile(r"(?<![^\W_])" + re.escape(word) + end)
+    if is_cjk(word):  # CJK text has no spaces: the index holds every pair of a run
+        return re.compile(re.escape(word))
+    end = "" if prefix else f"(?!{_LETTER})"
+    return re.compile(f"(?<!{_LETTER})" + re.escape(word) + end)
 
 
 def query_terms(text: str) -> list[Term]:
-    """The distinct words worth searching for, at most MAX_QUERY_TERMS of them.
+    """The distinct words worth searching for: at most MAX_QUERY_TERMS words of alphabetic
+    scripts and MAX_QUERY_PAIRS pairs of CJK characters.
 
-    Stop words and single letters are dropped: a query of only those finds nothing.
+    Stop words and single letters are dropped: a query of only those finds nothing. A CJK run
+    gives its pairs, without those holding a particle or pronoun unless nothing else is left;
+    a single CJK character alone is searched as the start of a token.
     """
-    seen: dict[str, None] = {}
-    for w in words(text):
-        if (len(w) > 1 or w.isdigit()) and w not in STOPWORDS:
-            seen.setdefault(w, None)
-    return [Term(w, len(w) >= PREFIX_FROM) for w in list(seen)[:MAX_QUERY_TERMS]]
+    found: dict[str, Term] = {}
+    latin = cjk = 0
+    for run in _TOKEN.findall(fold(text)):
+        if is_cjk(run):
+            for term in _cjk_terms(run):
+                if term.word not in found and cjk < MAX_QUERY_PAIRS:
+                    found[term.word] = term
+                    cjk += 1
+        elif (
+            (len(run) > 1 or run.isdigit())
+            and len(run) <= MAX_WORD
+            and run not in STOPWORDS
+            and run not in found
+            and latin < MAX_QUERY_TERMS
+        ):
+            found[run] = Term(run, len(run) >= PREFIX_FROM)
+            latin += 1
+    return list(found.values())
+
+
+def _cjk_terms(run: str) -> list[Term]:
+    if len(run) == 1:
+        return [] if run in CJK_STOP_CHARACTERS else [Term(run, True)]
+    cut = pairs(run)
+    kept = [p for p in cut if not CJK_STOP_CHARACTERS.intersection(p)] or cut
+    return [Term(p, False, 1 / len(kept)) for p in kept]
 
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+", re.MULTILINE)
@@ -133,7 +222,7 @@ def snippet(text: str, terms: list[Term], width: int = 160) -> str:
             )
     else:
         for m in _WORD.finditer(head):
-            parts = _WORD.findall(fold(m.group()))
+            parts = _TOKEN.findall(fold(m.group()))
             hits.extend((m.start(), t.word) for t in terms if any(t.matches(w) for w in parts))
             if len(hits) >= 200:
                 break

@@ -15,6 +15,7 @@ from bot.domain.fields import CHANGE_WORDS, CONFIRM_WORDS, Accepted, parse_answe
 from bot.domain.procedure import Procedure
 from bot.domain.question import Kind, Phase
 from bot.domain.ticket import Refused, Ticket
+from bot.knowledge.text import word_count
 from bot.render import render, speaking
 from bot.services import (
     approvals,
@@ -93,7 +94,7 @@ def _fill_from_text(ctx: Ctx, ticket: Ticket, procedure: Procedure, text: str) -
 
 def _offer_articles(ctx: Ctx, ticket: Ticket, procedure: Procedure, text: str) -> bool:
     """Offer matching knowledge articles before the gate starts (deflection)."""
-    if not procedure.knowledge.deflect or len(text.split()) < 2:
+    if not procedure.knowledge.deflect or word_count(text) < 2:
         return False
     matches = knowledge.suggest(ctx.session, text, limit=3)
     if not matches:

@@ -578,3 +578,21 @@ def test_unrelated_first_messages_are_not_offered_articles(h):
     out = h.say(BOB, "/new bug login button is grey on mobile")
     assert "Does one of these solve it?" not in text_of(out)
     assert "What is broken?" in text_of(out)
+
+
+def test_a_chinese_first_message_is_offered_the_article_of_a_resolved_chinese_ticket(h):
+    resolve_bug(h, ANN, "导出发票时超时，程序崩溃")
+    out = h.say(BOB, "/new bug 导出发票又崩溃了，一直超时")
+    assert "Does one of these solve it?" in text_of(out)
+    assert any("导出发票时超时" in label for label in buttons_of(out))
+    out = h.say(BOB, "/new bug 登录按钮在手机上是灰色的")
+    assert "Does one of these solve it?" not in text_of(out)
+
+
+def test_kb_finds_a_chinese_word_inside_a_resolved_tickets_title(h):
+    resolve_bug(h, ANN, "导出发票时超时，程序崩溃")
+    resolve_bug(h, ANN, "the invoice export crashes with a timeout")
+    found = text_of(h.say(BOB, "/kb 发票"))
+    assert "导出发票时超时" in found and "invoice export" not in found
+    both = text_of(h.say(BOB, "/kb 发票 timeout"))
+    assert "导出发票时超时" in both and "invoice export crashes" in both

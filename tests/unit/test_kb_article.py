@@ -20,7 +20,7 @@ from bot.knowledge.article import (
     previous_section,
 )
 from bot.knowledge.markdown import escape
-from bot.knowledge.text import plain_text, query_terms, words
+from bot.knowledge.text import plain_text, query_terms, word_count, words
 
 OPENED = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 RESOLVED = datetime(2026, 3, 2, 11, 30, tzinfo=UTC)
@@ -307,3 +307,25 @@ def test_query_words_are_folded_and_stop_words_dropped():
         "bar",
         "strasse",
     ]
+
+
+def test_chinese_runs_are_cut_into_pairs_and_their_last_character():
+    cut = ["hp", "打印", "印机", "机卡", "卡纸", "纸", "3", "楼"]
+    assert words("HP打印机卡纸，3楼") == cut
+    # Full-width letters are folded; traditional characters stay as they are.
+    assert words("ＶＰＮ斷線") == ["vpn", "斷線", "線"]
+
+
+def test_chinese_query_words_are_pairs_without_particles_sharing_one_weight():
+    terms = query_terms("三楼的打印机又卡纸了 toner")
+    assert [t.word for t in terms] == ["三楼", "打印", "印机", "卡纸", "toner"]
+    assert [t.share for t in terms] == [0.25, 0.25, 0.25, 0.25, 1.0]
+    assert [(t.word, t.prefix) for t in query_terms("纸")] == [("纸", True)]
+    assert query_terms("的") == [] and [t.word for t in query_terms("目的")] == ["目的"]
+    assert query_terms("打印")[0].found_in("我的打印机")
+    assert query_terms("hp")[0].found_in("hp打印机")
+
+
+def test_a_chinese_message_counts_about_one_word_per_two_characters():
+    assert word_count("printer jams") == 2 and word_count("打印机") == 1
+    assert word_count("打印机卡纸") == 2 and word_count("三楼的打印机又卡纸了") == 5

@@ -62,7 +62,8 @@ def suggest(session: Session, text: str, limit: int = 3) -> list[Match]:
 
 def _stats(session: Session, index: SearchIndex, terms: list[Term]) -> Stats:
     total = session.scalar(select(func.count()).select_from(Article)) or 0
-    return Stats(total, {t.word: index.document_count(t) for t in terms})
+    counts = index.document_counts(terms)
+    return Stats(total, {t.word: n for t, n in zip(terms, counts, strict=True)})
 
 
 def _scored(

@@ -2,6 +2,10 @@
 
 `refresh_if_changed` is the cheap check for start-up and the periodic job: one walk with `stat`
 per file and a fingerprint compared with the one stored in `settings`.
+
+Both first make sure the index holds words cut the way `bot.knowledge.text` cuts them now
+(`WORDS_VERSION`, kept in `settings`): a database indexed by an older sopbot has every article's
+entry rebuilt from `kb_articles`, once, without reading a file.
 """
 
 from __future__ import annotations
@@ -32,13 +36,17 @@ from bot.knowledge.record import (
     index_text_of,
 )
 from bot.knowledge.slug import UnsafePath, inside
+from bot.knowledge.text import WORDS_VERSION
 from bot.services.knowledge.articles import write_index
 from bot.services.knowledge.files import INDEX_FILE, MAX_FILE_BYTES, decode
 from bot.services.knowledge.search_index import Entry, SearchIndex, chunks, index_for
 
 log = logging.getLogger(__name__)
 
+_REBUILD_BATCH = 500
+
 FINGERPRINT_KEY = "kb.fingerprint"
+WORDS_KEY = "kb.words"
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,7 @@ def reindex(
     and compared by sha256, so touching a file costs a read but no re-indexing.
     """
     base = Path(knowledge_dir)
+    rebuild_if_words_changed(session)
     files = _scan(base)
     report = _reindex(session, base, files, now)
     _remember(session, files)
@@ -86,6 +95,7 @@ def refresh_if_changed(
     and a periodic job. Returns None when nothing had changed.
     """
     base = Path(knowledge_dir)
+    rebuild_if_words_changed(session)
     files = _scan(base)
     stored = session.get(Setting, FINGERPRINT_KEY)
     if stored is not None and stored.value == _fingerprint(files):
@@ -94,6 +104,39 @@ def refresh_if_changed(
     _remember(session, files)
     write_index(session, base, language)  # the team's
     return report
+
+
+def rebuild_if_words_changed(session: Session) -> int | None:
+    """Rebuild every article's index entry if it was cut by another `WORDS_VERSION`.
+
+    Returns how many were rebuilt, or None when the index was current (one row read). The
+    entries are computed from `kb_articles`, which keeps each article's title, tags, procedure
+    and plain text, so no file is read.
+    """
+    stored = session.get(Setting, WORDS_KEY)
+    if stored is not None and stored.value == WORDS_VERSION:
+        return None
+    index = index_for(session)
+    rebuilt, after = 0, 0
+    columns = (Article.id, Article.title, Article.tags, Article.procedure_id, Article.body)
+    while True:
+        rows = session.execute(
+            select(*columns).where(Article.id > after).order_by(Article.id).limit(_REBUILD_BATCH)
+        ).all()
+        if not rows:
+            break
+        index.put(
+            [Entry(r.id, **index_text_of(r.title, r.tags, r.procedure_id, r.body)) for r in rows]
+        )
+        rebuilt += len(rows)
+        after = rows[-1].id
+    if stored is None:
+        session.add(Setting(key=WORDS_KEY, value=WORDS_VERSION))
+    else:
+        stored.value = WORDS_VERSION
+    if rebuilt:
+        log.info("knowledge index: %d articles re-cut into words (%s)", rebuilt, WORDS_VERSION)
+    return rebuilt
 
 
 def _scan(base: Path) -> dict[str, _File]:

@@ -2,7 +2,8 @@
 
 SQLite keeps the index in the FTS5 table `kb_fts` (rowid = article id); PostgreSQL in the
 `search_vector` column of `kb_articles` (migration 0003). Both are fed the words that
-`bot.knowledge.text` folded (`IndexText`), so a query finds the same articles on both.
+`bot.knowledge.text` folded (`IndexText`), so a query finds the same articles on both; Chinese
+arrives already cut into pairs of characters, so neither needs a tokenizer of its own for it.
 `index_for(session)` is the one place that picks a class by the session's dialect.
 """
 
@@ -48,8 +49,8 @@ class SearchIndex(Protocol):
     ) -> None:
         """Insert new `kb_articles` rows, indexed at `now`, with `texts[i]` for `rows[i]`."""
 
-    def document_count(self, term: Term) -> int:
-        """How many articles contain `term`."""
+    def document_counts(self, terms: Sequence[Term]) -> list[int]:
+        """How many articles contain each of `terms`, in their order."""
 
     def candidates(
         self, terms: list[Term], k: int, *, ranked: bool = True
@@ -121,8 +122,9 @@ class Fts5Index:
         ).all()
         self.put([Entry(i, **t) for i, t in zip(ids, texts, strict=True)])
 
-    def document_count(self, term: Term) -> int:
-        return self.session.scalar(_FTS_COUNT, {"q": self.query([term])}) or 0
+    def document_counts(self, terms: Sequence[Term]) -> list[int]:
+        run = self.session.scalar
+        return [run(_FTS_COUNT, {"q": self.query([t])}) or 0 for t in terms]
 
     def candidates(
         self, terms: list[Term], k: int, *, ranked: bool = True
@@ -170,7 +172,34 @@ _TS_ADD = text(
     "i_title, i_tags, i_body)"
 )
 _TS_ADD_COLUMNS = ("path", "ticket_id", "procedure_id", "title", "tags", "body", "sha256", "mtime")
-_TS_COUNT = text("SELECT count(*) FROM kb_articles WHERE search_vector @@ to_tsquery('simple', :q)")
+# How many articles hold each term, in one statement (a Chinese query is several pairs, and a
+# round trip costs more than counting a rare term). Counting a word most articles hold would read
+# most of the table: a GIN index finds the rows but cannot count them without visiting each. ANALYZE
+# already keeps the share of rows holding each of the most common words (`pg_stats`), so a term
+# it says ESTIMATE_FROM rows or more hold gets that share of the table's size, an estimate within
+# a few percent where a few percent changes nothing; rarer terms are counted. A prefix term takes
+# the shares of the common words it starts, together, as a bound from above.
+_TS_COUNTS = text(
+    "WITH common AS MATERIALIZED ("
+    " SELECT e.word, e.share FROM pg_stats AS s,"
+    " unnest(CAST(CAST(s.most_common_elems AS text) AS text[]), s.most_common_elem_freqs)"
+    " AS e(word, share)"
+    " WHERE s.schemaname = current_schema() AND s.tablename = 'kb_articles'"
+    " AND s.attname = 'search_vector' AND e.word IS NOT NULL"
+    "), estimated AS ("
+    " SELECT u.n, u.q, (SELECT sum(c.share) FROM common AS c WHERE CASE WHEN u.prefix"
+    " THEN starts_with(c.word, u.word) ELSE c.word = u.word END) AS share"
+    " FROM unnest(CAST(:qs AS text[]), CAST(:words AS text[]), CAST(:prefixes AS boolean[]))"
+    " WITH ORDINALITY AS u(q, word, prefix, n)"
+    "), sized AS ("
+    " SELECT e.n, e.q, CASE WHEN e.share > 1 THEN 1 ELSE e.share END"
+    " * (SELECT reltuples FROM pg_class WHERE oid = CAST('kb_articles' AS regclass)) AS n_rows"
+    " FROM estimated AS e"
+    ") SELECT CASE WHEN z.n_rows >= :estimate_from THEN CAST(round(z.n_rows) AS bigint)"
+    " ELSE (SELECT count(*) FROM kb_articles WHERE search_vector @@ to_tsquery('simple', z.q))"
+    " END FROM sized AS z ORDER BY z.n"
+)
+ESTIMATE_FROM = 5_000
 _TS_NEWEST = text(
     "SELECT id FROM kb_articles WHERE search_vector @@ to_tsquery('simple', :q) "
     "ORDER BY id DESC LIMIT :k"
@@ -213,8 +242,14 @@ class TsvectorIndex:
         arrays.update({f"i_{k}": [t[k] for t in texts] for k in ("title", "tags", "body")})
         self.session.execute(_TS_ADD, {**arrays, "now": now})
 
-    def document_count(self, term: Term) -> int:
-        return self.session.scalar(_TS_COUNT, {"q": self.query([term])}) or 0
+    def document_counts(self, terms: Sequence[Term]) -> list[int]:
+        params = {
+            "qs": [self.query([t]) for t in terms],
+            "words": [t.word for t in terms],
+            "prefixes": [t.prefix for t in terms],
+            "estimate_from": ESTIMATE_FROM,
+        }
+        return list(self.session.scalars(_TS_COUNTS, params))
 
     def candidates(
         self, terms: list[Term], k: int, *, ranked: bool = True
