@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.db.models import Attachment, Ticket
+from bot.db.models import ApprovalRequest, Attachment, Ticket
 from bot.domain import gate, lifecycle
 from bot.domain.procedure import Procedure
 from bot.procedures.store import ProcedureStore
@@ -24,14 +24,15 @@ TIMELINE_LIMIT = 500
 DUE_SOON = timedelta(hours=2)
 
 # SLA risk, most urgent first; the template names each.
-OVERDUE, DUE_SOON_RISK, PAUSED, ON_TRACK, NO_DUE = (
+OVERDUE, DUE_SOON_RISK, APPROVAL, PAUSED, ON_TRACK, NO_DUE = (
     "overdue",
     "due_soon",
+    "approval",
     "paused",
     "on_track",
     "no_due",
 )
-RISKS = (OVERDUE, DUE_SOON_RISK, PAUSED, ON_TRACK, NO_DUE)
+RISKS = (OVERDUE, DUE_SOON_RISK, APPROVAL, PAUSED, ON_TRACK, NO_DUE)
 
 
 @dataclass(frozen=True)
@@ -79,18 +80,37 @@ class Row:
     rank: str  # sorts rows by risk, then due time, then number (the page keeps this order)
 
 
-def risk_of(t: Ticket, now: datetime) -> str:
+def risk_of(t: Ticket, now: datetime, *, awaiting_approval: bool = False) -> str:
+    """How much at risk a ticket is; late or nearly late comes before waiting for approval."""
     if t.status == lifecycle.WAITING:
         return PAUSED
-    if t.due_at is None:
-        return NO_DUE
-    if t.due_at < now:
+    if t.due_at is not None and t.due_at < now:
         return OVERDUE
-    return DUE_SOON_RISK if t.due_at - now <= DUE_SOON else ON_TRACK
+    if t.due_at is not None and t.due_at - now <= DUE_SOON:
+        return DUE_SOON_RISK
+    if awaiting_approval:
+        return APPROVAL
+    return NO_DUE if t.due_at is None else ON_TRACK
 
 
-def _row(t: Ticket, now: datetime) -> Row:
-    risk = risk_of(t, now)
+def awaiting_approval(session: Session, ids: list[int]) -> set[int]:
+    """Which of these tickets wait for an approval decision (in their current round)."""
+    if not ids:
+        return set()
+    query = (
+        select(ApprovalRequest.ticket_id)
+        .join(Ticket, Ticket.id == ApprovalRequest.ticket_id)
+        .where(
+            ApprovalRequest.ticket_id.in_(ids),
+            ApprovalRequest.decided_at.is_(None),
+            ApprovalRequest.round == Ticket.reopen_count,
+        )
+    )
+    return set(session.scalars(query))
+
+
+def _row(t: Ticket, now: datetime, awaiting: set[int] | frozenset[int] = frozenset()) -> Row:
+    risk = risk_of(t, now, awaiting_approval=t.id in awaiting)
     due = t.due_at.timestamp() if t.due_at else 0.0
     return Row(t, risk, f"{RISKS.index(risk)}-{due:015.0f}-{t.id:010d}")
 
@@ -106,7 +126,8 @@ def open_tickets(session: Session, viewer: Viewer, now: datetime, filters: Filte
         _visible(viewer, select(Ticket).where(Ticket.status.in_(lifecycle.ACTIVE)))
     )
     tickets = session.execute(query.order_by(Ticket.id).limit(LIST_LIMIT)).scalars().all()
-    return sorted((_row(t, now) for t in tickets), key=lambda r: r.rank)
+    awaiting = awaiting_approval(session, [t.id for t in tickets])
+    return sorted((_row(t, now, awaiting) for t in tickets), key=lambda r: r.rank)
 
 
 def open_row(
@@ -120,7 +141,7 @@ def open_row(
         )
     )
     t = session.execute(query).scalar_one_or_none()
-    return _row(t, now) if t is not None else None
+    return _row(t, now, awaiting_approval(session, [t.id])) if t is not None else None
 
 
 @dataclass(frozen=True)
@@ -217,7 +238,9 @@ def ticket_page(
         steps=steps,
         attachments=files,
         timeline=page.lines,
-        risk=risk_of(t, now) if t.is_active else "",
+        risk=risk_of(t, now, awaiting_approval=bool(awaiting_approval(session, [t.id])))
+        if t.is_active
+        else "",
         more_timeline=page.later is not None,
     )
 

@@ -77,3 +77,37 @@ def test_filters_and_search_narrow_the_list(db):
     assert [n for n, _ in listed(db, LEAD, status="waiting_for_info")] == [3]
     assert [n for n, _ in listed(db, LEAD, chat=str(OTHER))] == [7]
     assert [n for n, _ in listed(db, LEAD, assignee="none")] == [7, 2, 4, 3, 1, 5]
+
+
+def test_a_ticket_waiting_for_approval_is_shown_as_such_after_the_late_ones(db):
+    from bot.db.models import ApprovalRequest
+
+    seed(db)
+    with db.transaction() as s:
+        for number in (1, 2):  # on track and overdue, both waiting for a decision
+            s.add(
+                ApprovalRequest(
+                    ticket_id=number,
+                    step_id="approve",
+                    round=0,
+                    requested_at=NOW - timedelta(hours=1),
+                )
+            )
+        s.add(  # decided: no longer waiting
+            ApprovalRequest(
+                ticket_id=5,
+                step_id="approve",
+                round=0,
+                requested_at=NOW - timedelta(hours=2),
+                decided_at=NOW - timedelta(hours=1),
+                outcome="approved",
+            )
+        )
+    assert listed(db, LEAD) == [
+        (7, "overdue"),
+        (2, "overdue"),
+        (4, "due_soon"),
+        (1, "approval"),
+        (3, "paused"),
+        (5, "no_due"),
+    ]
