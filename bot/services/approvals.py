@@ -25,7 +25,7 @@ from bot.domain.procedure import Procedure, Step
 from bot.domain.question import Kind, Payload
 from bot.domain.reminders import DEFAULT_REMIND_EVERY
 from bot.domain.ticket import Refused, Ticket
-from bot.render import render
+from bot.render import render, speaking
 from bot.services import buttons as data
 from bot.services import records, tickets
 from bot.services.buttons import short_hash
@@ -124,40 +124,40 @@ def reachable(session: Session, approver: Approver) -> bool:
 def _ask(ctx: Ctx, ticket: Ticket, index: int, step: Step, approvers: list[Approver]) -> None:
     """Buttons privately to each approver the bot can write to (they wrote to it before), and
     once in the team's chat for the others, naming them."""
-    buttons = decision_buttons(ticket, index, step)
-    text_for = {
-        "private": render("chat/approval_request.html", ticket=ticket, step=step, others=[]),
-    }
     in_team: list[Approver] = []
     for a in approvers:
         if reachable(ctx.session, a) and a.user_id is not None:
-            ctx.send(
-                Reply(
-                    chat_id=a.user_id,
-                    text=text_for["private"],
-                    buttons=buttons,
-                    ticket_id=ticket.id,
-                    kind="approval",
+            with speaking(ctx.language_of_chat(a.user_id)):  # the approver's words and buttons
+                ctx.send(
+                    Reply(
+                        chat_id=a.user_id,
+                        text=render(
+                            "chat/approval_request.html", ticket=ticket, step=step, others=[]
+                        ),
+                        buttons=decision_buttons(ticket, index, step),
+                        ticket_id=ticket.id,
+                        kind="approval",
+                    )
                 )
-            )
         else:
             in_team.append(a)
     team = ticket.home_chat_id or (ctx.config.chats[0].id if ctx.config.chats else None)
     if in_team and team is not None:
-        ctx.send(
-            Reply(
-                chat_id=team,
-                text=render(
-                    "chat/approval_request.html",
-                    ticket=ticket,
-                    step=step,
-                    others=[a.name for a in in_team],
-                ),
-                buttons=buttons,
-                ticket_id=ticket.id,
-                kind="approval",
+        with speaking(ctx.language_of_chat(team)):
+            ctx.send(
+                Reply(
+                    chat_id=team,
+                    text=render(
+                        "chat/approval_request.html",
+                        ticket=ticket,
+                        step=step,
+                        others=[a.name for a in in_team],
+                    ),
+                    buttons=decision_buttons(ticket, index, step),
+                    ticket_id=ticket.id,
+                    kind="approval",
+                )
             )
-        )
 
 
 def decision_buttons(ticket: Ticket, index: int, step: Step) -> tuple[tuple[Button, ...], ...]:
@@ -405,9 +405,15 @@ def _approved(
         procedure=procedure,
     )
     ctx.moved(ticket, ticket.step_done(ctx.now), procedure)
-    text = render("chat/approved.html", ticket=ticket, step=step, names=names)
     ctx.say("chat/approved.html", ticket=ticket, step=step, names=names, ticket_id=ticket.id)
     if ticket.chat_id != ctx.incoming.chat_id:  # the reporter hears it where they wrote
+        text = render(
+            "chat/approved.html",
+            ctx.language_of_chat(ticket.chat_id),
+            ticket=ticket,
+            step=step,
+            names=names,
+        )
         ctx.send(Reply(chat_id=ticket.chat_id, text=text, ticket_id=ticket.id, kind="approval"))
     request_next(ctx, ticket, procedure)
 
@@ -429,12 +435,18 @@ def _rejected(
         request.decided_at, request.outcome = ctx.now, "rejected"
     ctx.moved(ticket, ticket.reject(ctx.now), procedure)
     records.clear_pending(ctx.session, ticket.id)
-    text = render("chat/rejected.html", ticket=ticket, step=step, decision=decision)
     ctx.say("chat/rejected.html", ticket=ticket, step=step, decision=decision, ticket_id=ticket.id)
     told = {ctx.incoming.chat_id}
     for chat in (ticket.chat_id, ticket.home_chat_id):
         if chat is not None and chat not in told:
             told.add(chat)
+            text = render(
+                "chat/rejected.html",
+                ctx.language_of_chat(chat),
+                ticket=ticket,
+                step=step,
+                decision=decision,
+            )
             ctx.send(Reply(chat_id=chat, text=text, ticket_id=ticket.id, kind="approval"))
 
 

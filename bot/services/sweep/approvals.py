@@ -16,10 +16,11 @@ from bot.domain import reminders as rules
 from bot.domain.actors import SYSTEM
 from bot.domain.procedure import Procedure, Step
 from bot.domain.ticket import Ticket
-from bot.render import render
+from bot.render import render, speaking
 from bot.services import audit, outbox, records
 from bot.services.approvals import approvers_of, decision_buttons, reachable
 from bot.services.database import Database
+from bot.services.languages import chat_language
 from bot.services.messages import Button, Reply
 from bot.services.sweep import queries
 from bot.services.sweep.escalation import targets
@@ -68,10 +69,17 @@ def chase_approvals(
                         )
                 if not dry_run:
                     req.remind_at = now + cadence_for(ticket.procedure_id).remind_every
-        replies = [_reminder(user_id, items, report) for user_id, items in waiting.items()]
+        replies = [
+            _reminder(chat_language(session, config, user_id), user_id, items, report)
+            for user_id, items in waiting.items()
+        ]
         if expired:
-            text = render("reminders/approvals_expired.html", tickets=expired)
             for chat in targets(config):
+                text = render(
+                    "reminders/approvals_expired.html",
+                    chat_language(session, config, chat),
+                    tickets=expired,
+                )
                 replies.append(Reply(chat_id=chat, text=text, kind="escalation"))
                 report.sent.append(Sent(chat, "escalation", tuple(t.id for t in expired), text))
             report.escalated += len(expired)
@@ -125,11 +133,13 @@ def _audit_expiry(session: Session, ticket: Ticket, req: ApprovalRequest, now: d
     )
 
 
-def _reminder(user_id: int, items: list[Waiting], report: SweepReport) -> Reply:
-    """One message to one approver: how many tickets wait for them, with buttons for each."""
-    text = render("reminders/approvals.html", items=[(t, s) for t, _, s in items])
-    buttons: tuple[tuple[Button, ...], ...] = tuple(
-        row for t, index, step in items[:BUTTONS] for row in decision_buttons(t, index, step)
-    )
+def _reminder(language: str, user_id: int, items: list[Waiting], report: SweepReport) -> Reply:
+    """One message to one approver, in their language: how many tickets wait for them, with
+    buttons for each."""
+    with speaking(language):
+        text = render("reminders/approvals.html", items=[(t, s) for t, _, s in items])
+        buttons: tuple[tuple[Button, ...], ...] = tuple(
+            row for t, index, step in items[:BUTTONS] for row in decision_buttons(t, index, step)
+        )
     report.sent.append(Sent(user_id, "approval", tuple(t.id for t, _, _ in items), text))
     return Reply(chat_id=user_id, text=text, buttons=buttons, kind="approval")
