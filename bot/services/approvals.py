@@ -127,37 +127,41 @@ def _ask(ctx: Ctx, ticket: Ticket, index: int, step: Step, approvers: list[Appro
     in_team: list[Approver] = []
     for a in approvers:
         if reachable(ctx.session, a) and a.user_id is not None:
-            with speaking(ctx.language_of_chat(a.user_id)):  # the approver's words and buttons
-                ctx.send(
-                    Reply(
-                        chat_id=a.user_id,
-                        text=render(
-                            "chat/approval_request.html", ticket=ticket, step=step, others=[]
-                        ),
-                        buttons=decision_buttons(ticket, index, step),
-                        ticket_id=ticket.id,
-                        kind="approval",
-                    )
-                )
+            _tell(
+                ctx, a.user_id, ticket, step, "chat/approval_request.html", index=index, others=[]
+            )
         else:
             in_team.append(a)
     team = ticket.home_chat_id or (ctx.config.chats[0].id if ctx.config.chats else None)
     if in_team and team is not None:
-        with speaking(ctx.language_of_chat(team)):
-            ctx.send(
-                Reply(
-                    chat_id=team,
-                    text=render(
-                        "chat/approval_request.html",
-                        ticket=ticket,
-                        step=step,
-                        others=[a.name for a in in_team],
-                    ),
-                    buttons=decision_buttons(ticket, index, step),
-                    ticket_id=ticket.id,
-                    kind="approval",
-                )
-            )
+        others = [a.name for a in in_team]
+        _tell(ctx, team, ticket, step, "chat/approval_request.html", index=index, others=others)
+
+
+def _tell(
+    ctx: Ctx,
+    chat_id: int,
+    ticket: Ticket,
+    step: Step,
+    template: str,
+    *,
+    index: int | None = None,
+    **context: object,
+) -> None:
+    """Send `template` to a chat other than the one being answered, in its readers' language:
+    the words, the step's title (a procedure may say it in several) and, with `index`, the
+    Approve and Reject buttons."""
+    language = ctx.language_of_chat(chat_id)
+    if language != ctx.lang:
+        procedure = ctx.procedures.load_or_none(ticket.procedure_id, language)
+        if procedure is not None:
+            step = next((s for s in procedure.steps if s.id == step.id), step)
+    with speaking(language):
+        text = render(template, ticket=ticket, step=step, **context)
+        buttons = decision_buttons(ticket, index, step) if index is not None else ()
+    ctx.send(
+        Reply(chat_id=chat_id, text=text, buttons=buttons, ticket_id=ticket.id, kind="approval")
+    )
 
 
 def decision_buttons(ticket: Ticket, index: int, step: Step) -> tuple[tuple[Button, ...], ...]:
@@ -407,14 +411,7 @@ def _approved(
     ctx.moved(ticket, ticket.step_done(ctx.now), procedure)
     ctx.say("chat/approved.html", ticket=ticket, step=step, names=names, ticket_id=ticket.id)
     if ticket.chat_id != ctx.incoming.chat_id:  # the reporter hears it where they wrote
-        text = render(
-            "chat/approved.html",
-            ctx.language_of_chat(ticket.chat_id),
-            ticket=ticket,
-            step=step,
-            names=names,
-        )
-        ctx.send(Reply(chat_id=ticket.chat_id, text=text, ticket_id=ticket.id, kind="approval"))
+        _tell(ctx, ticket.chat_id, ticket, step, "chat/approved.html", names=names)
     request_next(ctx, ticket, procedure)
 
 
@@ -440,14 +437,7 @@ def _rejected(
     for chat in (ticket.chat_id, ticket.home_chat_id):
         if chat is not None and chat not in told:
             told.add(chat)
-            text = render(
-                "chat/rejected.html",
-                ctx.language_of_chat(chat),
-                ticket=ticket,
-                step=step,
-                decision=decision,
-            )
-            ctx.send(Reply(chat_id=chat, text=text, ticket_id=ticket.id, kind="approval"))
+            _tell(ctx, chat, ticket, step, "chat/rejected.html", decision=decision)
 
 
 def _request_of(ctx: Ctx, ticket: Ticket, step: Step) -> ApprovalRequest | None:
