@@ -72,8 +72,9 @@ def cjk_font() -> str | None:
     return next((p for p in CJK_FONTS if Path(p).is_file()), None)
 
 
-def _has_cjk(labels: Labels) -> bool:
-    return any("\u3400" <= ch <= "\u9fff" for text in astuple(labels) for ch in text)
+def has_cjk(*texts: str) -> bool:
+    """Whether any of `texts` has Chinese characters (which need a CJK font to be drawn)."""
+    return any("\u3400" <= ch <= "\u9fff" for text in texts for ch in text)
 
 
 def nice_top(value: int) -> int:
@@ -92,7 +93,7 @@ def weekly_chart(
 ) -> bytes:
     """Render the chart as PNG bytes of exactly `width` x `height` pixels."""
     labels = labels or Labels.from_templates()
-    cjk = _has_cjk(labels)
+    cjk = has_cjk(*astuple(labels))
     if cjk and cjk_font() is None:
         labels = Labels.from_templates(ENGLISH)
         cjk = False

@@ -8,8 +8,20 @@ from collections.abc import Callable, Sequence
 
 from PIL import Image, ImageDraw
 
-from bot.chart import BACKGROUND, GRID, INK, OPENED, RESOLVED, REWORK, font, nice_top
+from bot.chart import (
+    BACKGROUND,
+    GRID,
+    INK,
+    OPENED,
+    RESOLVED,
+    REWORK,
+    cjk_font,
+    font,
+    has_cjk,
+    nice_top,
+)
 from bot.domain.comparison import VersionFigures
+from bot.domain.languages import ENGLISH
 from bot.render import render
 
 P90 = (120, 120, 120)
@@ -21,21 +33,26 @@ def versions_chart(
     """Three panels, one per figure; a version without data for a figure has no bar there."""
     image = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(image)
-    small, big = font(12), font(16)
-    draw.text((24, 14), _label("title", procedure=procedure), fill=INK, font=big)
+    words = _labels(procedure)
+    cjk = has_cjk(*words.values())
+    if cjk and cjk_font() is None:  # Chinese without a font that draws it: English, not boxes
+        words = _labels(procedure, ENGLISH)
+        cjk = False
+    small, big = font(12, cjk), font(16, cjk)
+    draw.text((24, 14), words["title"], fill=INK, font=big)
     hours = [v.median_resolve_seconds / 3600 for v in versions if v.median_resolve_seconds]
     hours += [v.p90_resolve_seconds / 3600 for v in versions if v.p90_resolve_seconds]
     top_hours = nice_top(int(max([1.0, *hours])) + 1)
     panels: list[tuple[str, Callable[[VersionFigures], float | None], float, tuple, str]] = [
         (
-            _label("median"),
+            words["median"],
             lambda v: None if v.median_resolve_seconds is None else v.median_resolve_seconds / 3600,
             float(top_hours),
             OPENED,
             "h",
         ),
-        (_label("rework"), lambda v: v.rework_rate, 1.0, REWORK, "%"),
-        (_label("satisfaction"), lambda v: v.satisfaction, 1.0, RESOLVED, "%"),
+        (words["rework"], lambda v: v.rework_rate, 1.0, REWORK, "%"),
+        (words["satisfaction"], lambda v: v.satisfaction, 1.0, RESOLVED, "%"),
     ]
     margin, gap, top, bottom = 48, 36, 56, 48
     panel_w = (width - 2 * margin - 2 * gap) / 3
@@ -73,7 +90,7 @@ def versions_chart(
                 font=small,
             )
     if not versions:
-        text = _label("empty")
+        text = words["empty"]
         draw.text(
             ((width - draw.textlength(text, font=big)) / 2, height / 2), text, fill=INK, font=big
         )
@@ -82,5 +99,10 @@ def versions_chart(
     return out.getvalue()
 
 
-def _label(label: str, **context: object) -> str:
-    return render("stats/compare_chart_label.txt", label=label, **context)
+def _labels(procedure: str, language: str | None = None) -> dict[str, str]:
+    """The chart's words in `language`, else the reader's."""
+    names = ("title", "median", "rework", "satisfaction", "empty")
+    return {
+        n: render("stats/compare_chart_label.txt", language, label=n, procedure=procedure)
+        for n in names
+    }

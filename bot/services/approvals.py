@@ -123,33 +123,45 @@ def reachable(session: Session, approver: Approver) -> bool:
 
 def _ask(ctx: Ctx, ticket: Ticket, index: int, step: Step, approvers: list[Approver]) -> None:
     """Buttons privately to each approver the bot can write to (they wrote to it before), and
-    once in the team's chat for the others, naming them; each in its reader's language."""
+    once in the team's chat for the others, naming them."""
     in_team: list[Approver] = []
     for a in approvers:
         if reachable(ctx.session, a) and a.user_id is not None:
-            _send_request(ctx, a.user_id, ticket, index, step, [])
+            _tell(
+                ctx, a.user_id, ticket, step, "chat/approval_request.html", index=index, others=[]
+            )
         else:
             in_team.append(a)
     team = ticket.home_chat_id or (ctx.config.chats[0].id if ctx.config.chats else None)
     if in_team and team is not None:
-        _send_request(ctx, team, ticket, index, step, [a.name for a in in_team])
+        others = [a.name for a in in_team]
+        _tell(ctx, team, ticket, step, "chat/approval_request.html", index=index, others=others)
 
 
-def _send_request(
-    ctx: Ctx, chat_id: int, ticket: Ticket, index: int, step: Step, others: list[str]
+def _tell(
+    ctx: Ctx,
+    chat_id: int,
+    ticket: Ticket,
+    step: Step,
+    template: str,
+    *,
+    index: int | None = None,
+    **context: object,
 ) -> None:
-    with speaking(ctx.language_of_chat(chat_id)):
-        text = render("chat/approval_request.html", ticket=ticket, step=step, others=others)
-        buttons = decision_buttons(ticket, index, step)
+    """Send `template` to a chat other than the one being answered, in its readers' language:
+    the words, the step's title (a procedure may say it in several) and, with `index`, the
+    Approve and Reject buttons."""
+    language = ctx.language_of_chat(chat_id)
+    if language != ctx.lang:
+        procedure = ctx.procedures.load_or_none(ticket.procedure_id, language)
+        if procedure is not None:
+            step = next((s for s in procedure.steps if s.id == step.id), step)
+    with speaking(language):
+        text = render(template, ticket=ticket, step=step, **context)
+        buttons = decision_buttons(ticket, index, step) if index is not None else ()
     ctx.send(
         Reply(chat_id=chat_id, text=text, buttons=buttons, ticket_id=ticket.id, kind="approval")
     )
-
-
-def _tell(ctx: Ctx, chat_id: int, ticket: Ticket, template: str, **data: object) -> None:
-    """A notice about `ticket` to another chat, in that chat's language."""
-    text = render(template, ctx.language_of_chat(chat_id), ticket=ticket, **data)
-    ctx.send(Reply(chat_id=chat_id, text=text, ticket_id=ticket.id, kind="approval"))
 
 
 def decision_buttons(ticket: Ticket, index: int, step: Step) -> tuple[tuple[Button, ...], ...]:
@@ -399,7 +411,7 @@ def _approved(
     ctx.moved(ticket, ticket.step_done(ctx.now), procedure)
     ctx.say("chat/approved.html", ticket=ticket, step=step, names=names, ticket_id=ticket.id)
     if ticket.chat_id != ctx.incoming.chat_id:  # the reporter hears it where they wrote
-        _tell(ctx, ticket.chat_id, ticket, "chat/approved.html", step=step, names=names)
+        _tell(ctx, ticket.chat_id, ticket, step, "chat/approved.html", names=names)
     request_next(ctx, ticket, procedure)
 
 
@@ -425,7 +437,7 @@ def _rejected(
     for chat in (ticket.chat_id, ticket.home_chat_id):
         if chat is not None and chat not in told:
             told.add(chat)
-            _tell(ctx, chat, ticket, "chat/rejected.html", step=step, decision=decision)
+            _tell(ctx, chat, ticket, step, "chat/rejected.html", decision=decision)
 
 
 def _request_of(ctx: Ctx, ticket: Ticket, step: Step) -> ApprovalRequest | None:

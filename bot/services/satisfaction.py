@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot.db.models import PendingQuestion, Satisfaction
 from bot.domain.question import Kind, Payload
 from bot.domain.ticket import Ticket
-from bot.render import render
+from bot.render import render, speaking
 from bot.services import buttons as data
 from bot.services import records
 from bot.services.context import Ctx, Registry, toast
@@ -50,16 +50,22 @@ def ask(ctx: Ctx, ticket: Ticket) -> None:
         )
     )
     ctx.audit_ticket("satisfaction.asked", ticket, {"round": ticket.reopen_count})
-    buttons = (
-        (
-            Button(data.label("happy"), data.Rate(ticket.id, ticket.reopen_count, "1").encode()),
-            Button(data.label("unhappy"), data.Rate(ticket.id, ticket.reopen_count, "0").encode()),
-        ),
-    )
+    with speaking(ctx.language_of_chat(ticket.chat_id)):  # the reporter's, not the resolver's
+        buttons = (
+            (
+                Button(
+                    data.label("happy"), data.Rate(ticket.id, ticket.reopen_count, "1").encode()
+                ),
+                Button(
+                    data.label("unhappy"), data.Rate(ticket.id, ticket.reopen_count, "0").encode()
+                ),
+            ),
+        )
+        text = render("chat/satisfaction_ask.html", ticket=ticket)
     ctx.send(
         Reply(
             chat_id=ticket.chat_id,
-            text=render("chat/satisfaction_ask.html", ticket=ticket),
+            text=text,
             buttons=buttons,
             thread_id=ticket.thread_id,
             ticket_id=ticket.id,

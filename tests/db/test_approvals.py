@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from bot.db.models import AuditEvent, PendingQuestion
 from bot.domain.actors import Actor
+from bot.render import html_to_text
 from bot.services.sweep import sweep
 from tests.db.test_sweep import RecordingSender
 from tests.helpers.engine import (
@@ -257,3 +258,25 @@ def test_metrics_count_the_wait_for_approval_and_the_rejections_per_version(made
     assert fw.metrics.median_approval_wait_seconds == pytest.approx(2 * 3600, abs=60)
     assert fw.metrics.rejection_rate == 0.5
     assert len(fw.versions) == 1
+
+
+def test_an_approver_and_a_reporter_who_read_chinese_are_asked_and_told_in_chinese(made):
+    h = made(by="leads")
+    h.say(LEAD, "/language zh-CN")
+    h.sent.clear()
+    open_ticket(h)
+    h.say(ANN, "/language zh-CN")  # the reporter, after opening it in English
+    asked = next(r for r in h.sent if r.kind == "approval" and r.chat_id == LEAD.user_id)
+    assert "这一步需要你审批：Approved" in html_to_text(asked.text)
+    assert list(buttons_of_reply(asked)) == ["✅ 批准 #1", "❌ 驳回 #1"]
+    out = h.press(LEAD, buttons_of_reply(asked)["❌ 驳回 #1"])
+    assert "为什么驳回 #1" in text_of(out)
+    h.sent.clear()
+    h.say(LEAD, "办公室的 443 端口已经开放了")
+    told = {r.chat_id: html_to_text(r.text) for r in h.sent}
+    assert "已被 Lena Lead 驳回" in told[ANN.user_id]
+    assert "办公室的 443 端口已经开放了" in told[ANN.user_id]
+    assert "rejected by Lena Lead" in told[TEAM_CHAT]  # the team's chat reads English
+    assert "已被驳回，只有负责人可以重新打开" in text_of(h.say(ANN, "/reopen 1 再看看"))
+    shown = text_of(h.say(ANN, "/show 1"))
+    assert "状态：已驳回" in shown and "❌ Lena Lead 驳回" in shown

@@ -264,3 +264,17 @@ def test_retro_questions_are_checked_like_fields(tmp_path):
     messages = [p.message for p in caught.value.problems]
     assert any("'sometimes' is not when to ask" in m for m in messages)
     assert any("'cause' is already the name of" in m for m in messages)
+
+
+def test_a_reporter_who_reads_chinese_is_asked_in_chinese_whoever_resolves(h):
+    number = open_outage(h)
+    h.say(ANN, "/language zh-CN")
+    work_and_resolve(h, number)  # Bob works in English
+    (ask,) = [r for r in h.sent if r.kind == "satisfaction"]
+    assert "#1（the VPN is down）处理得怎么样？" in ask.text
+    out = h.press(ANN, {b.label: b.data for row in ask.buttons for b in row}["👎"])
+    assert "还有什么想说的吗" in text_of(out)
+    out = h.press(ANN, buttons_of(out)["不用了"])
+    assert "收到，谢谢" in text_of(out)
+    shown = text_of(h.say(ANN, f"/show {number}"))
+    assert "提交人的评价：👎" in shown

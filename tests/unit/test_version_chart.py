@@ -48,3 +48,16 @@ def test_each_version_gets_a_bar_in_each_panel():
     from bot.chart import OPENED, RESOLVED, REWORK
 
     assert {OPENED, REWORK, RESOLVED} <= colours
+
+
+def test_without_a_font_that_draws_chinese_a_chinese_reader_gets_english_words_not_boxes(
+    monkeypatch,
+):
+    from bot import version_chart
+    from bot.render import speaking
+
+    monkeypatch.setattr(version_chart, "cjk_font", lambda: None)
+    versions = [figures("a" * 64, 6 * 3600, 0.5, 0.5)]
+    english = versions_chart("outage", versions)
+    with speaking("zh-CN"):
+        assert versions_chart("outage", versions) == english

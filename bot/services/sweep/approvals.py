@@ -69,14 +69,17 @@ def chase_approvals(
                         )
                 if not dry_run:
                     req.remind_at = now + cadence_for(ticket.procedure_id).remind_every
-        replies = []
-        for user_id, items in waiting.items():
-            with speaking(chat_language(session, config, user_id)):
-                replies.append(_reminder(user_id, items, report))
+        replies = [
+            _reminder(chat_language(session, config, user_id), user_id, items, report)
+            for user_id, items in waiting.items()
+        ]
         if expired:
             for chat in targets(config):
-                lang = chat_language(session, config, chat)
-                text = render("reminders/approvals_expired.html", lang, tickets=expired)
+                text = render(
+                    "reminders/approvals_expired.html",
+                    chat_language(session, config, chat),
+                    tickets=expired,
+                )
                 replies.append(Reply(chat_id=chat, text=text, kind="escalation"))
                 report.sent.append(Sent(chat, "escalation", tuple(t.id for t in expired), text))
             report.escalated += len(expired)
@@ -130,11 +133,13 @@ def _audit_expiry(session: Session, ticket: Ticket, req: ApprovalRequest, now: d
     )
 
 
-def _reminder(user_id: int, items: list[Waiting], report: SweepReport) -> Reply:
-    """One message to one approver: how many tickets wait for them, with buttons for each."""
-    text = render("reminders/approvals.html", items=[(t, s) for t, _, s in items])
-    buttons: tuple[tuple[Button, ...], ...] = tuple(
-        row for t, index, step in items[:BUTTONS] for row in decision_buttons(t, index, step)
-    )
+def _reminder(language: str, user_id: int, items: list[Waiting], report: SweepReport) -> Reply:
+    """One message to one approver, in their language: how many tickets wait for them, with
+    buttons for each."""
+    with speaking(language):
+        text = render("reminders/approvals.html", items=[(t, s) for t, _, s in items])
+        buttons: tuple[tuple[Button, ...], ...] = tuple(
+            row for t, index, step in items[:BUTTONS] for row in decision_buttons(t, index, step)
+        )
     report.sent.append(Sent(user_id, "approval", tuple(t.id for t, _, _ in items), text))
     return Reply(chat_id=user_id, text=text, buttons=buttons, kind="approval")
