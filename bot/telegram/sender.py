@@ -67,17 +67,27 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._chats: dict[int, asyncio.Task[None]] = {}
         self._held: set[int] = set()  # outbox ids claimed and not yet settled
+        # Set when stopping: each chat finishes the message in flight and leaves the rest owed
+        # (released at once), so a stop never waits for a queue to drain through flood limits.
+        self._stopping = asyncio.Event()
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Claim and send until `stop` is set; what is in flight is finished first."""
+        """Claim and send until `stop` is set; the message in flight in each chat is finished,
+        the rest stays owed for the next start (or another instance)."""
         renewing = asyncio.create_task(self._renew(stop))
+        watching = asyncio.create_task(self._watch(stop))
         try:
             await self._loop(stop)
         finally:
             renewing.cancel()
+            watching.cancel()
+
+    async def _watch(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self._stopping.set()
 
     async def _renew(self, stop: asyncio.Event) -> None:
         """Keep this sender's claims alive while it works on them (a dead sender's run out)."""
@@ -154,8 +164,9 @@ class OutboxSender:
         batches = _merged(owed) if chat_id < 0 else [[o] for o in owed]
         try:
             for i, batch in enumerate(batches):
-                if not await self._send(batch, done):
-                    rest = [o for later in batches[i + 1 :] for o in later]
+                if self._stopping.is_set() or not await self._send(batch, done):
+                    first = i if self._stopping.is_set() else i + 1
+                    rest = [o for later in batches[first:] for o in later]
                     await asyncio.to_thread(self.outbox.release, rest)
                     break
         finally:
