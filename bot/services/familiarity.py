@@ -22,12 +22,20 @@ from bot.procedures.load import parse_procedure
 from bot.services.context import Ctx
 
 
+# Versions seen stored in the database. A stored version is never deleted, so remembering it in
+# the process cannot be made wrong by a rollback (only versions read back as committed go in).
+# Keyed by the database, since a process (tests, tools) may open several.
+_STORED: set[tuple[str, str]] = set()
+
+
 def keep_version(session: Session, procedure: Procedure, now: datetime) -> None:
     """Store the text of `procedure`'s version unless it is stored already (concurrent first
     uses insert it once)."""
-    if not procedure.source:
+    known = (str(session.get_bind().engine.url), procedure.version)
+    if not procedure.source or known in _STORED:
         return
     if session.get(ProcedureVersion, procedure.version) is not None:
+        _STORED.add(known)
         return
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     session.execute(
@@ -68,8 +76,7 @@ def worked(ctx: Ctx, procedure: Procedure) -> None:
         )
         return
     if row.version == procedure.version:
-        row.worked_at = ctx.now
-        return
+        return  # nothing changed: no write on every message (worked_at says when it changed)
     before = _version(ctx.session, procedure, row.version)
     row.version, row.worked_at = procedure.version, ctx.now
     if before is None:
