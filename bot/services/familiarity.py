@@ -21,7 +21,6 @@ from bot.procedures.errors import ProcedureError
 from bot.procedures.load import parse_procedure
 from bot.services.context import Ctx
 
-
 # Versions seen stored in the database. A stored version is never deleted, so remembering it in
 # the process cannot be made wrong by a rollback (only versions read back as committed go in).
 # Keyed by the database, since a process (tests, tools) may open several.
