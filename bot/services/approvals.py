@@ -296,34 +296,30 @@ def reason_given(ctx: Ctx, pending: PendingQuestion, text: str) -> None:
     decide(ctx, ticket, procedure, step, rules.REJECT, text.strip())
 
 
-def decisions_of(ctx: Ctx, ticket: Ticket, step_id: str | None = None) -> list[rules.Decision]:
-    """This round's decisions on the ticket's approval steps (one step, or all)."""
+def _rows(ctx: Ctx, ticket: Ticket, step_id: str | None = None) -> list[ApprovalDecision]:
+    """This round's decision rows on the ticket's approval steps (one step, or all)."""
     query = select(ApprovalDecision).where(
         ApprovalDecision.ticket_id == ticket.id, ApprovalDecision.round == ticket.reopen_count
     )
     if step_id is not None:
         query = query.where(ApprovalDecision.step_id == step_id)
-    return [
-        rules.Decision(d.approver_id, d.approver_name, d.decision, d.note, d.decided_at)
-        for d in ctx.session.scalars(query.order_by(ApprovalDecision.id))
-    ]
+    return list(ctx.session.scalars(query.order_by(ApprovalDecision.id)))
+
+
+def _decision(d: ApprovalDecision) -> rules.Decision:
+    return rules.Decision(d.approver_id, d.approver_name, d.decision, d.note, d.decided_at)
+
+
+def decisions_of(ctx: Ctx, ticket: Ticket, step_id: str | None = None) -> list[rules.Decision]:
+    """This round's decisions on the ticket's approval steps (one step, or all)."""
+    return [_decision(d) for d in _rows(ctx, ticket, step_id)]
 
 
 def shown(ctx: Ctx, ticket: Ticket) -> dict[str, list[rules.Decision]]:
     """Each approval step's decisions in this round, for /steps and /show."""
     found: dict[str, list[rules.Decision]] = {}
-    query = (
-        select(ApprovalDecision)
-        .where(
-            ApprovalDecision.ticket_id == ticket.id,
-            ApprovalDecision.round == ticket.reopen_count,
-        )
-        .order_by(ApprovalDecision.id)
-    )
-    for d in ctx.session.scalars(query):
-        found.setdefault(d.step_id, []).append(
-            rules.Decision(d.approver_id, d.approver_name, d.decision, d.note, d.decided_at)
-        )
+    for d in _rows(ctx, ticket):
+        found.setdefault(d.step_id, []).append(_decision(d))
     return found
 
 
@@ -395,13 +391,13 @@ def decide(
 
 
 def _approved(
-    ctx: Ctx, ticket: Ticket, procedure: Procedure, step: Step, request: ApprovalRequest | None
+    ctx: Ctx, ticket: Ticket, procedure: Procedure, step: Step, asked: ApprovalRequest | None
 ) -> None:
     decisions = decisions_of(ctx, ticket, step.id)
     names = [d.approver_name for d in decisions if d.decision == rules.APPROVE]
     records.mark_done(ctx.session, ticket.id, step.id, ctx.actor, ctx.now)
-    if request is not None:
-        request.decided_at, request.outcome = ctx.now, "approved"
+    if asked is not None:
+        asked.decided_at, asked.outcome = ctx.now, "approved"
     ctx.audit(
         "step.done",
         ticket_id=ticket.id,
@@ -412,12 +408,7 @@ def _approved(
     ctx.say("chat/approved.html", ticket=ticket, step=step, names=names, ticket_id=ticket.id)
     if ticket.chat_id != ctx.incoming.chat_id:  # the reporter hears it where they wrote
         _tell(ctx, ticket.chat_id, ticket, step, "chat/approved.html", names=names)
-    request_next(ctx, ticket, procedure)
-
-
-def request_next(ctx: Ctx, ticket: Ticket, procedure: Procedure) -> None:
-    """Approvals that became possible (a step they come after is done)."""
-    request(ctx, ticket, procedure)
+    request(ctx, ticket, procedure)  # approvals that waited for this one
 
 
 def _rejected(

@@ -144,7 +144,9 @@ PUBLISHED: dict[str, tuple[str, Callable[[dict], dict]]] = {
 }
 
 
-_COLUMNS = (
+# The columns of an audit event that a change is made of (`to_change`); the live view reads
+# the same ones, plus who may see the ticket.
+COLUMNS = (
     AuditEvent.id,
     AuditEvent.hash,
     AuditEvent.prev_hash,
@@ -252,7 +254,7 @@ def changes(
         after, start = 0, GENESIS
     # Plain rows, not ORM objects: a 1,000-event page is read several times faster.
     rows: Sequence[Any] = session.execute(
-        _scoped(select(*_COLUMNS), consumer)
+        _scoped(select(*COLUMNS), consumer)
         .where(AuditEvent.id > after)
         .order_by(AuditEvent.id)
         .limit(limit)

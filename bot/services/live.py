@@ -112,15 +112,7 @@ def message(cursor: str, item: dict[str, Any]) -> str:
 
 
 _COLUMNS = (
-    AuditEvent.id,
-    AuditEvent.hash,
-    AuditEvent.prev_hash,
-    AuditEvent.action,
-    AuditEvent.ticket_id,
-    AuditEvent.at,
-    AuditEvent.actor_id,
-    AuditEvent.actor_name,
-    AuditEvent.details,
+    *feed.COLUMNS,
     Ticket.reporter_id,
     Ticket.assignee_id,
     Ticket.chat_id,
